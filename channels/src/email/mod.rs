@@ -1,0 +1,1 @@
+//! IMAP email channel. TODO(helper)

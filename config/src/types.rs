@@ -1,0 +1,177 @@
+//! The validated, typed configuration the gateway runs on. Secrets are resolved already and are
+//! redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A resolved secret (password, token). `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself: call only where it is handed to a protocol, never for logging.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub redis: RedisConfig,
+    pub http: HttpConfig,
+    pub blobs: BlobsConfig,
+    pub channels: Vec<ChannelConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisConfig {
+    /// redis:// or rediss:// URL; may carry a password, hence a secret. Use
+    /// [`RedisConfig::display_url`] for logs.
+    pub url: Secret,
+    pub stream: String,
+    pub dead_letter_stream: String,
+    pub dedupe_ttl: Duration,
+}
+
+impl RedisConfig {
+    /// The URL with any userinfo replaced, safe for logs and errors.
+    pub fn display_url(&self) -> String {
+        redact_userinfo(self.url.expose())
+    }
+
+    /// The prefix shared by every auxiliary key of this deployment (idempotency keys,
+    /// checkpoints): the stream's hash tag when it has one, otherwise `{<stream>}`, so that all
+    /// keys the append script touches hash to the stream's slot on Redis Cluster.
+    pub fn key_prefix(&self) -> String {
+        match hash_tag(&self.stream) {
+            Some(tag) => format!("{{{tag}}}"),
+            None => format!("{{{}}}", self.stream),
+        }
+    }
+}
+
+/// The Redis Cluster hash tag of a key: the text between the first `{` and the next `}` when
+/// non-empty.
+pub fn hash_tag(key: &str) -> Option<&str> {
+    let open = key.find('{')?;
+    let rest = &key[open + 1..];
+    let close = rest.find('}')?;
+    (close > 0).then(|| &rest[..close])
+}
+
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://[redacted]@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobsConfig {
+    /// Content-addressed directory (by sha256) for raw messages and attachments.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelConfig {
+    Email(EmailConfig),
+}
+
+impl ChannelConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            ChannelConfig::Email(e) => &e.name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS, port 993).
+    Implicit,
+    /// Plaintext greeting, then STARTTLS before login (port 143).
+    Starttls,
+    /// No TLS: only to a loopback host unless `allow_insecure = true`.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterIngest {
+    Seen,
+    Delete,
+    MoveTo(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailConfig {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub allow_insecure: bool,
+    pub username: String,
+    pub password: Secret,
+    pub mailbox: String,
+    pub after_ingest: AfterIngest,
+    pub idle: bool,
+    pub poll_interval: Duration,
+    pub batch_size: usize,
+    pub max_message_bytes: u64,
+}
+
+impl EmailConfig {
+    /// The account part of idempotency keys: stable across channel renames.
+    pub fn account(&self) -> String {
+        format!("{}@{}", self.username, self.host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tag_rules() {
+        assert_eq!(hash_tag("{intake}:cases"), Some("intake"));
+        assert_eq!(hash_tag("intake:cases"), None);
+        assert_eq!(hash_tag("{}:cases"), None);
+    }
+
+    #[test]
+    fn redacts_password_in_url() {
+        let r = RedisConfig {
+            url: Secret::new("redis://user:hunter2@db:6379/0"),
+            stream: "intake:cases".into(),
+            dead_letter_stream: "intake:dead".into(),
+            dedupe_ttl: Duration::from_secs(1),
+        };
+        assert_eq!(r.display_url(), "redis://[redacted]@db:6379/0");
+        assert!(!format!("{r:?}").contains("hunter2"));
+        assert_eq!(r.key_prefix(), "{intake:cases}");
+    }
+}

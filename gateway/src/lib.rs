@@ -1,0 +1,1 @@
+//! The intake gateway library: runtime, channel worker, Redis stream sink and HTTP endpoints.

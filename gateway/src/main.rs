@@ -1,0 +1,2 @@
+//! `intake`: the gateway's command line.
+fn main() {}

@@ -1,0 +1,204 @@
+//! The case document, schema version 1: what downstream helpdesks read from the stream.
+//!
+//! The JSON Schema in `docs/case.schema.json` describes exactly these types; every produced case
+//! is validated against it in tests. Changing a field is a versioned, documented event.
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version written into every case and into the stream entry's `v` field.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One customer message, normalized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub schema_version: u32,
+    pub event: Event,
+    /// UUIDv7, assigned by the gateway when the message is received.
+    pub case_id: String,
+    pub idempotency_key: String,
+    pub channel: ChannelRef,
+    pub source: Source,
+    pub conversation: Conversation,
+    pub sender: Party,
+    pub recipients: Recipients,
+    pub subject: Option<String>,
+    pub body: Body,
+    pub attachments: Vec<Attachment>,
+    /// RFC 3339; what the sender claims (the Date header), null when absent or unparsable.
+    pub sent_at: Option<String>,
+    /// RFC 3339; when Intake took the message off its channel.
+    pub received_at: String,
+    /// ISO 639-1 code, null when unsure.
+    pub language: Option<String>,
+    pub classification: Classification,
+    /// Blob reference (`sha256:<hex>`) of the raw wire payload.
+    pub raw_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "message.edited")]
+    MessageEdited,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::MessageReceived => "message.received",
+            Event::MessageEdited => "message.edited",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Email,
+    Telegram,
+    Discord,
+    Webhook,
+    Pipe,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Discord => "discord",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Pipe => "pipe",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRef {
+    pub kind: ChannelKind,
+    /// The operator's name for the channel (`[[channels]] name`).
+    pub name: String,
+}
+
+/// Provider identities of the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The RFC 5322 Message-ID without angle brackets (email), or the provider's message id.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub imap: Option<ImapSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImapSource {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Stable key shared by every message of one conversation.
+    pub key: String,
+    /// True when the message opens a conversation rather than continuing one.
+    pub is_new: bool,
+    pub hints: Vec<ThreadHint>,
+}
+
+/// One threading signal and what was made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadHint {
+    /// `in_reply_to`, `references`, `subject_tag`, `plus_address`, `message_id`, ...
+    pub signal: String,
+    pub value: String,
+    pub used: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub kind: PartyKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// An RFC 5322 mailbox.
+    #[default]
+    Email,
+    Telegram,
+    Discord,
+    Phone,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipients {
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body {
+    /// The full text: text/plain, or text derived from HTML.
+    pub text: String,
+    /// Sanitized HTML, null when the message had none.
+    pub html: Option<String>,
+    /// The new text without quoted history and signature; null when not determined.
+    pub reply_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub disposition: Disposition,
+    /// Blob reference (`sha256:<hex>`); null when the bytes were not stored.
+    #[serde(rename = "ref")]
+    pub blob_ref: Option<String>,
+    /// Why the bytes were not stored, when `ref` is null.
+    pub omitted_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Attachment,
+    Inline,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Written by a machine rather than a person (RFC 3834 and vendor headers).
+    pub auto_submitted: bool,
+    pub out_of_office: bool,
+    pub bounce: Option<Bounce>,
+    /// The List-Id (or `true`-ish marker) when the message came through a mailing list.
+    pub mailing_list: Option<String>,
+    pub loop_suspect: bool,
+    /// Why each flag was set, e.g. `auto-submitted: auto-replied`.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounce {
+    /// `permanent`, `transient` or `unknown`.
+    pub kind: String,
+    pub original_message_id: Option<String>,
+    pub failed_recipient: Option<String>,
+    /// The RFC 3463 status code, e.g. `5.1.1`.
+    pub status: Option<String>,
+}

@@ -1,0 +1,1 @@
+//! Test harness: real redis-server and Dovecot on free ports. TODO(helper)
