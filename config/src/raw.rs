@@ -1,0 +1,267 @@
+//! The config as written: TOML tables read into raw structs whose fields are all optional and
+//! loosely typed (strings for enums, durations and sizes), so that one bad value never hides
+//! the next.
+//!
+//! Each field is deserialized on its own with serde; a value of the wrong TOML type or a key
+//! nobody asked for is recorded with its key path and reading goes on. Meaning (ranges, enum
+//! words, defaults, secrets) is checked later, in `validate`.
+
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+use crate::error::{ConfigErrors, join};
+
+/// Channel `type`s this build knows.
+pub(crate) const CHANNEL_TYPES: &[&str] = &["email"];
+
+#[derive(Debug, Default)]
+pub(crate) struct RawConfig {
+    pub redis: RawRedis,
+    pub http: RawHttp,
+    pub blobs: RawBlobs,
+    /// `None` when the key is missing or not an array of tables.
+    pub channels: Option<Vec<RawChannel>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawRedis {
+    pub url: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub inline_password: bool,
+    pub stream: Option<String>,
+    pub dead_letter_stream: Option<String>,
+    pub dedupe_ttl: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawHttp {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawBlobs {
+    pub dir: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) enum RawChannel {
+    Email(RawEmail),
+    /// Missing or unknown `type`, already reported; its other keys are not looked at.
+    Unknown,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawEmail {
+    pub name: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<i64>,
+    pub tls: Option<String>,
+    pub allow_insecure: Option<bool>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub inline_password: bool,
+    pub mailbox: Option<String>,
+    pub after_ingest: Option<RawAfterIngest>,
+    pub idle: Option<bool>,
+    pub poll_interval: Option<String>,
+    pub batch_size: Option<i64>,
+    /// An integer byte count or a string such as `"25 MiB"`.
+    pub max_message_bytes: Option<Value>,
+}
+
+#[derive(Debug)]
+pub(crate) enum RawAfterIngest {
+    /// `after_ingest = "seen"` (or any other word, checked later).
+    Word(String),
+    /// `after_ingest = { move_to = "..." }`; `None` when `move_to` is missing or not a string.
+    MoveTo(Option<String>),
+}
+
+impl RawConfig {
+    pub(crate) fn from_table(table: Table, errors: &mut ConfigErrors) -> RawConfig {
+        let mut top = Fields::new(table, "", errors);
+        let redis = top.take::<Table>("redis");
+        let http = top.take::<Table>("http");
+        let blobs = top.take::<Table>("blobs");
+        let channels = top.take::<Vec<Table>>("channels");
+        top.finish();
+
+        RawConfig {
+            redis: redis.map_or_else(RawRedis::default, |t| RawRedis::read(t, errors)),
+            http: http.map_or_else(RawHttp::default, |t| RawHttp::read(t, errors)),
+            blobs: blobs.map_or_else(RawBlobs::default, |t| RawBlobs::read(t, errors)),
+            channels: channels.map(|tables| {
+                let read = |(i, t)| RawChannel::read(t, &format!("channels[{i}]"), errors);
+                tables.into_iter().enumerate().map(read).collect()
+            }),
+        }
+    }
+}
+
+impl RawRedis {
+    fn read(table: Table, errors: &mut ConfigErrors) -> RawRedis {
+        let mut f = Fields::new(table, "redis", errors);
+        let raw = RawRedis {
+            url: f.take("url"),
+            password_env: f.take("password_env"),
+            password_file: f.take("password_file"),
+            inline_password: f.take_unlisted("password"),
+            stream: f.take("stream"),
+            dead_letter_stream: f.take("dead_letter_stream"),
+            dedupe_ttl: f.take("dedupe_ttl"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawHttp {
+    fn read(table: Table, errors: &mut ConfigErrors) -> RawHttp {
+        let mut f = Fields::new(table, "http", errors);
+        let raw = RawHttp {
+            listen: f.take("listen"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawBlobs {
+    fn read(table: Table, errors: &mut ConfigErrors) -> RawBlobs {
+        let mut f = Fields::new(table, "blobs", errors);
+        let raw = RawBlobs { dir: f.take("dir") };
+        f.finish();
+        raw
+    }
+}
+
+impl RawChannel {
+    fn read(table: Table, path: &str, errors: &mut ConfigErrors) -> RawChannel {
+        let mut f = Fields::new(table, path, errors);
+        let known = CHANNEL_TYPES.join(", ");
+        match f.take::<String>("type").as_deref() {
+            Some("email") => RawChannel::Email(RawEmail::read(f)),
+            Some(other) => {
+                let message = format!("unknown channel type {other:?}; known types: {known}");
+                f.errors.push(join(path, "type"), message);
+                RawChannel::Unknown
+            }
+            None if f.failed => RawChannel::Unknown,
+            None => {
+                let message = format!("missing; set the channel type, one of: {known}");
+                f.errors.push(join(path, "type"), message);
+                RawChannel::Unknown
+            }
+        }
+    }
+}
+
+impl RawEmail {
+    fn read(mut f: Fields<'_>) -> RawEmail {
+        let raw = RawEmail {
+            name: f.required("name"),
+            host: f.required("host"),
+            port: f.take("port"),
+            tls: f.take("tls"),
+            allow_insecure: f.take("allow_insecure"),
+            username: f.required("username"),
+            password_env: f.take("password_env"),
+            password_file: f.take("password_file"),
+            inline_password: f.take_unlisted("password"),
+            mailbox: f.take("mailbox"),
+            after_ingest: f.take::<Value>("after_ingest").and_then(|v| after_ingest(v, &mut f)),
+            idle: f.take("idle"),
+            poll_interval: f.take("poll_interval"),
+            batch_size: f.take("batch_size"),
+            max_message_bytes: f.take("max_message_bytes"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+fn after_ingest(value: Value, f: &mut Fields<'_>) -> Option<RawAfterIngest> {
+    let path = join(&f.path, "after_ingest");
+    match value {
+        Value::String(word) => Some(RawAfterIngest::Word(word)),
+        Value::Table(table) => {
+            let mut inner = Fields::new(table, &path, f.errors);
+            let move_to = inner.required("move_to");
+            inner.finish();
+            Some(RawAfterIngest::MoveTo(move_to))
+        }
+        other => {
+            let message = format!(
+                "expected \"seen\", \"delete\" or {{ move_to = \"Folder\" }}, found {}",
+                other.type_str()
+            );
+            f.errors.push(path, message);
+            None
+        }
+    }
+}
+
+/// Reads the keys of one table, recording type errors and, in [`Fields::finish`], every key
+/// that no one took. The keys taken are the keys known, so the two lists cannot drift.
+struct Fields<'e> {
+    table: Table,
+    path: String,
+    known: Vec<&'static str>,
+    /// Whether any `take` failed on this table.
+    failed: bool,
+    errors: &'e mut ConfigErrors,
+}
+
+impl<'e> Fields<'e> {
+    fn new(table: Table, path: &str, errors: &'e mut ConfigErrors) -> Fields<'e> {
+        Fields {
+            table,
+            path: path.to_string(),
+            known: Vec::new(),
+            failed: false,
+            errors,
+        }
+    }
+
+    /// The value of `key` as a `T`; `None` when absent or of the wrong type (then recorded).
+    fn take<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+        self.known.push(key);
+        let value = self.table.remove(key)?;
+        let found = value.type_str();
+        match value.try_into::<T>() {
+            Ok(value) => Some(value),
+            Err(e) => {
+                let message = format!("{} (found {found})", e.message().trim());
+                self.errors.push(join(&self.path, key), message);
+                self.failed = true;
+                None
+            }
+        }
+    }
+
+    /// Like [`Fields::take`], but a missing key is an error too.
+    fn required<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+        let present = self.table.contains_key(key);
+        let value = self.take(key);
+        if !present {
+            self.errors.push(join(&self.path, key), "missing required key");
+        }
+        value
+    }
+
+    /// Removes a key that is recognized only to be rejected (an inline `password`): reports
+    /// whether it was present, without looking at its value and without listing it as known.
+    fn take_unlisted(&mut self, key: &str) -> bool {
+        self.table.remove(key).is_some()
+    }
+
+    fn finish(self) {
+        let known = self.known.join(", ");
+        for key in self.table.keys() {
+            let message = format!("unknown key; expected one of: {known}");
+            self.errors.push(join(&self.path, key), message);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Raw structs -> typed [`Config`]: defaults, ranges, enum words, cross-field rules and secret
+//! resolution, every problem collected with its key path.
+//!
+//! Pure apart from reading environment variables (through the injected `env`) and secret
+//! files; never touches the network. Where a value is invalid the typed result carries a
+//! placeholder, which is harmless: any collected error means the caller gets the errors, not the
+//! config.
+
+mod email;
+mod secret;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{ConfigErrors, join};
+use crate::raw::{RawBlobs, RawChannel, RawConfig, RawHttp, RawRedis};
+use crate::types::{BlobsConfig, ChannelConfig, Config, HttpConfig, RedisConfig, hash_tag};
+
+/// Reads an environment variable: `std::env::var` in production, a map in tests.
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+const DEFAULT_STREAM: &str = "intake:cases";
+const DEFAULT_DEAD_LETTER_STREAM: &str = "intake:dead";
+const DEFAULT_DEDUPE_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_BLOBS_DIR: &str = "/var/lib/intake/blobs";
+
+/// Checks everything, adding problems to `errors`; the result is meaningful only when no error
+/// was added (here or before, while reading the raw structs).
+pub(crate) fn validate(raw: RawConfig, env: Env<'_>, errors: &mut ConfigErrors) -> Config {
+    Config {
+        redis: redis(raw.redis, env, errors),
+        http: http(raw.http, errors),
+        blobs: blobs(raw.blobs, errors),
+        channels: channels(raw.channels, env, errors),
+    }
+}
+
+fn redis(raw: RawRedis, env: Env<'_>, errors: &mut ConfigErrors) -> RedisConfig {
+    if raw.inline_password {
+        errors.push("redis.password", secret::INLINE_PASSWORD);
+    }
+    let password = secret::resolve_optional(
+        "redis",
+        raw.password_env.as_deref(),
+        raw.password_file.as_deref(),
+        env,
+        errors,
+    );
+    let url = raw.url.as_deref().unwrap_or(DEFAULT_REDIS_URL);
+    let url = secret::redis_url(url, password.as_ref(), errors);
+
+    let stream = raw.stream.unwrap_or_else(|| DEFAULT_STREAM.into());
+    let dead_letter_stream = raw
+        .dead_letter_stream
+        .unwrap_or_else(|| DEFAULT_DEAD_LETTER_STREAM.into());
+    check_streams(&stream, &dead_letter_stream, errors);
+
+    let dedupe_ttl = duration(
+        "redis.dedupe_ttl",
+        raw.dedupe_ttl,
+        DEFAULT_DEDUPE_TTL,
+        // Redis expires keys in whole seconds; `EX 0` is an error.
+        Duration::from_secs(1),
+        errors,
+    );
+    RedisConfig {
+        url,
+        stream,
+        dead_letter_stream,
+        dedupe_ttl,
+    }
+}
+
+fn check_streams(stream: &str, dead: &str, errors: &mut ConfigErrors) {
+    if stream.is_empty() {
+        errors.push("redis.stream", "must not be empty");
+    }
+    if dead.is_empty() {
+        errors.push("redis.dead_letter_stream", "must not be empty");
+    }
+    if !stream.is_empty() && stream == dead {
+        errors.push(
+            "redis.dead_letter_stream",
+            format!("must differ from redis.stream (both are {stream:?})"),
+        );
+    }
+    let (tag, dead_tag) = (hash_tag(stream), hash_tag(dead));
+    if (tag.is_some() || dead_tag.is_some()) && tag != dead_tag {
+        let show = |t: Option<&str>| t.map_or("none".to_string(), |t| format!("{{{t}}}"));
+        errors.push(
+            "redis.dead_letter_stream",
+            format!(
+                "hash tag {} differs from redis.stream's {}: the append script writes both keys \
+                 in one atomic step, which Redis Cluster allows only when they are on one slot, \
+                 so give both the same hash tag (e.g. \"{{intake}}:cases\" and \"{{intake}}:dead\")",
+                show(dead_tag),
+                show(tag),
+            ),
+        );
+    }
+}
+
+fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
+    let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = text.parse::<SocketAddr>().unwrap_or_else(|_| {
+        errors.push(
+            "http.listen",
+            format!("{text:?} is not a socket address; expected IP:port such as \"127.0.0.1:8080\""),
+        );
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    });
+    HttpConfig { listen }
+}
+
+fn blobs(raw: RawBlobs, errors: &mut ConfigErrors) -> BlobsConfig {
+    let dir = raw.dir.unwrap_or_else(|| DEFAULT_BLOBS_DIR.into());
+    if dir.trim().is_empty() {
+        errors.push("blobs.dir", "must not be empty");
+    }
+    BlobsConfig {
+        dir: PathBuf::from(dir),
+    }
+}
+
+fn channels(
+    raw: Option<Vec<RawChannel>>,
+    env: Env<'_>,
+    errors: &mut ConfigErrors,
+) -> Vec<ChannelConfig> {
+    let Some(raw) = raw else {
+        errors.push("channels", "at least one [[channels]] entry is required");
+        return Vec::new();
+    };
+    if raw.is_empty() {
+        errors.push("channels", "at least one [[channels]] entry is required");
+    }
+    let mut channels = Vec::new();
+    let mut first_index_of_name: HashMap<String, usize> = HashMap::new();
+    for (index, channel) in raw.into_iter().enumerate() {
+        let path = format!("channels[{index}]");
+        let channel = match channel {
+            RawChannel::Email(raw) => ChannelConfig::Email(email::validate(raw, &path, env, errors)),
+            RawChannel::Unknown => continue,
+        };
+        let name = channel.name();
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(first) = first_index_of_name.get(name) {
+            errors.push(
+                join(&path, "name"),
+                format!("duplicate channel name {name:?} (already used by channels[{first}])"),
+            );
+        } else {
+            first_index_of_name.insert(name.to_string(), index);
+        }
+        channels.push(channel);
+    }
+    channels
+}
+
+/// A humantime duration ("60s", "30d", "1h 30m") of at least `min`; `default` when absent, or
+/// as placeholder when invalid.
+fn duration(
+    path: &str,
+    text: Option<String>,
+    default: Duration,
+    min: Duration,
+    errors: &mut ConfigErrors,
+) -> Duration {
+    let Some(text) = text else {
+        return default;
+    };
+    match humantime::parse_duration(&text) {
+        Ok(value) if value >= min => value,
+        Ok(_) => {
+            let min = humantime::format_duration(min);
+            errors.push(path, format!("must be at least {min}"));
+            default
+        }
+        Err(e) => {
+            let message =
+                format!("{text:?} is not a duration ({e}); write e.g. \"60s\", \"15m\", \"30d\"");
+            errors.push(path, message);
+            default
+        }
+    }
+}
