@@ -195,10 +195,22 @@ pub struct Classification {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bounce {
-    /// `permanent`, `transient` or `unknown`.
-    pub kind: String,
+    pub kind: BounceKind,
     pub original_message_id: Option<String>,
     pub failed_recipient: Option<String>,
     /// The RFC 3463 status code, e.g. `5.1.1`.
     pub status: Option<String>,
+}
+
+/// Whether retrying delivery could help, from the RFC 3463 status class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BounceKind {
+    /// Status 5.x.x: the address or message is refused for good.
+    Permanent,
+    /// Status 4.x.x: the sending server may still succeed.
+    Transient,
+    /// No status code could be read.
+    #[default]
+    Unknown,
 }

@@ -1,12 +1,33 @@
 //! Email normalization: raw RFC 5322 bytes -> [`Case`] via mail-parser.
 //!
-//! TODO(helper): implement; the signatures below are the contract the gateway relies on.
+//! The message is parsed once; headers, body, classification and threading read the parsed
+//! tree, and the attachments step consumes it last so decoded bytes move into blobs uncopied.
+//! Nothing here may panic on any input: every index is checked, every date validated.
+
+mod attachments;
+mod body;
+mod bounce;
+mod classify;
+mod headers;
+mod thread;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
-use crate::case::{Case, ImapSource};
+use mail_parser::{HeaderName, HeaderValue, MessageParser};
+
+use crate::case::{
+    Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
+};
 use crate::error::NormalizeError;
+use crate::sha256_hex;
+
+/// One parser for the process; its configuration never changes.
+pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::new);
+
+/// Dead-letter header values are for an operator's eyes: long ones are cut to this many chars.
+const MAX_DEAD_LETTER_HEADER_CHARS: usize = 998;
 
 /// Everything about a message's delivery that is not in its bytes.
 #[derive(Debug, Clone)]
@@ -39,13 +60,142 @@ pub fn normalize_email<'a>(
     raw: &'a [u8],
     ctx: &EmailContext<'_>,
 ) -> Result<NormalizedEmail<'a>, NormalizeError> {
-    let _ = (raw, ctx);
-    Err(NormalizeError::Internal { reason: "not implemented".into() })
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(unparsable("empty message"));
+    }
+    let message = PARSER
+        .parse(raw)
+        .ok_or_else(|| unparsable("no header block"))?;
+    let root_headers = message
+        .parts
+        .first()
+        .map(|p| p.headers.as_slice())
+        .unwrap_or_default();
+    if root_headers.is_empty() {
+        return Err(unparsable("no header block"));
+    }
+    let first = |name: HeaderName<'static>| headers::first(root_headers, &name);
+
+    let message_id = headers::message_ids(first(HeaderName::MessageId))
+        .into_iter()
+        .next();
+    let in_reply_to = headers::message_ids(first(HeaderName::InReplyTo));
+    let references = headers::message_ids(first(HeaderName::References));
+    let subject = first(HeaderName::Subject)
+        .and_then(HeaderValue::as_text)
+        .and_then(headers::clean);
+    let sender = headers::sender(root_headers);
+    let recipients = Recipients {
+        to: headers::address_list(first(HeaderName::To)),
+        cc: headers::address_list(first(HeaderName::Cc)),
+    };
+    let sent_at = first(HeaderName::Date)
+        .and_then(HeaderValue::as_datetime)
+        .and_then(headers::rfc3339);
+    let conversation = thread::conversation(
+        message_id.as_deref(),
+        &in_reply_to,
+        &references,
+        ctx.idempotency_key,
+    );
+    let classification = classify::classify(raw, &message, subject.as_deref(), &sender);
+    let body = body::body(&message);
+
+    let raw_sha256 = sha256_hex(raw);
+    let raw_ref = format!("sha256:{raw_sha256}");
+    let mut blobs = vec![Blob {
+        sha256: raw_sha256,
+        bytes: Cow::Borrowed(raw),
+    }];
+    let attachments = attachments::take_attachments(raw, message, &mut blobs);
+
+    let case = Case {
+        schema_version: SCHEMA_VERSION,
+        event: Event::MessageReceived,
+        case_id: ctx.case_id.to_owned(),
+        idempotency_key: ctx.idempotency_key.to_owned(),
+        channel: ChannelRef {
+            kind: ChannelKind::Email,
+            name: ctx.channel_name.to_owned(),
+        },
+        source: Source {
+            message_id,
+            in_reply_to,
+            references,
+            imap: ctx.imap.clone(),
+        },
+        conversation,
+        sender,
+        recipients,
+        subject,
+        body,
+        attachments,
+        sent_at,
+        received_at: ctx.received_at.to_owned(),
+        language: None,
+        classification,
+        raw_ref: Some(raw_ref),
+    };
+    Ok(NormalizedEmail { case, blobs })
+}
+
+fn unparsable(reason: &str) -> NormalizeError {
+    NormalizeError::Unparsable {
+        reason: reason.to_owned(),
+    }
 }
 
 /// Best-effort header read for dead letters: From, To, Subject, Date, Message-ID, decoded and
 /// stripped of CR/LF/NUL, lowercased names.
 pub fn read_headers(raw: &[u8]) -> BTreeMap<String, String> {
-    let _ = raw;
-    BTreeMap::new()
+    let mut out = BTreeMap::new();
+    let Some(message) = PARSER.parse_headers(raw) else {
+        return out;
+    };
+    let Some(root) = message.parts.first() else {
+        return out;
+    };
+    let first = |name: HeaderName<'static>| headers::first(&root.headers, &name);
+
+    let values = [
+        ("from", headers::render_addresses(first(HeaderName::From))),
+        ("to", headers::render_addresses(first(HeaderName::To))),
+        (
+            "subject",
+            first(HeaderName::Subject)
+                .and_then(HeaderValue::as_text)
+                .and_then(headers::clean),
+        ),
+        ("date", read_date(raw, &root.headers)),
+        (
+            "message-id",
+            headers::message_ids(first(HeaderName::MessageId))
+                .into_iter()
+                .next(),
+        ),
+    ];
+    for (name, value) in values {
+        if let Some(value) = value {
+            out.insert(
+                name.to_owned(),
+                truncate(value, MAX_DEAD_LETTER_HEADER_CHARS),
+            );
+        }
+    }
+    out
+}
+
+/// RFC 3339 when the Date parses, else the raw text: an operator still wants to see it.
+fn read_date(raw: &[u8], root: &[mail_parser::Header<'_>]) -> Option<String> {
+    headers::first(root, &HeaderName::Date)
+        .and_then(HeaderValue::as_datetime)
+        .and_then(headers::rfc3339)
+        .or_else(|| headers::raw_value(raw, root, "Date").and_then(|v| headers::clean(&v)))
+}
+
+fn truncate(mut value: String, max_chars: usize) -> String {
+    if let Some((cut, _)) = value.char_indices().nth(max_chars) {
+        value.truncate(cut);
+    }
+    value
 }

@@ -1,0 +1,141 @@
+//! Header helpers: control-character stripping, first-occurrence lookups, addresses, message ids
+//! and dates.
+//!
+//! Every decoded header value passes through [`clean`] *after* RFC 2047 decoding, because an
+//! encoded word (`=?utf-8?q?a=0D=0Abcc:...?=`) is exactly how Mailsploit-style attacks smuggle
+//! CR/LF/NUL past a parser that only looks at the raw bytes.
+
+use std::borrow::Cow;
+
+use mail_parser::{Addr, Address as MpAddress, DateTime, Header, HeaderName, HeaderValue};
+use time::format_description::well_known::Rfc3339;
+
+use crate::case::{Address, Party, PartyKind};
+
+/// Removes CR, LF, NUL and every other control character from a decoded value (TAB becomes a
+/// space), then trims. `None` when nothing is left, so that absent and blank read the same.
+pub(crate) fn clean(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    // Fast path: almost every header is free of control characters, so avoid rebuilding it.
+    let cleaned = if trimmed.chars().any(char::is_control) {
+        let rebuilt: String = trimmed
+            .chars()
+            .filter_map(|c| match c {
+                '\t' => Some(' '),
+                c if c.is_control() => None,
+                c => Some(c),
+            })
+            .collect();
+        rebuilt.trim().to_owned()
+    } else {
+        trimmed.to_owned()
+    };
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// The first header of that name. mail-parser's own accessors return the *last* one; the first
+/// is what most clients display, and dead letters use the same rule.
+pub(crate) fn first<'h, 'x>(
+    headers: &'h [Header<'x>],
+    name: &HeaderName<'_>,
+) -> Option<&'h HeaderValue<'x>> {
+    headers.iter().find(|h| &h.name == name).map(|h| &h.value)
+}
+
+/// The raw (undecoded, unfolded-only-by-trim) value of the first header called `name`, read from
+/// the wire bytes by offset so that vendor headers need no special parser configuration.
+pub(crate) fn raw_value<'a>(
+    raw: &'a [u8],
+    headers: &[Header<'_>],
+    name: &str,
+) -> Option<Cow<'a, str>> {
+    let header = headers
+        .iter()
+        .find(|h| h.name.as_str().eq_ignore_ascii_case(name))?;
+    let bytes = raw.get(header.offset_start as usize..header.offset_end as usize)?;
+    Some(match String::from_utf8_lossy(bytes) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+    })
+}
+
+/// Converts one mailbox, dropping it when neither name nor address survives cleaning.
+pub(crate) fn address(addr: &Addr<'_>) -> Option<Address> {
+    let name = addr.name.as_deref().and_then(clean);
+    let address = addr.address.as_deref().and_then(clean);
+    (name.is_some() || address.is_some()).then_some(Address { name, address })
+}
+
+/// All mailboxes of an address header, group members flattened.
+pub(crate) fn address_list(value: Option<&HeaderValue<'_>>) -> Vec<Address> {
+    match value.and_then(HeaderValue::as_address) {
+        Some(list) => list.iter().filter_map(address).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The sender from the first usable mailbox of From, falling back to Sender.
+pub(crate) fn sender(headers: &[Header<'_>]) -> Party {
+    let first_usable = |name: HeaderName<'_>| {
+        first(headers, &name)
+            .and_then(HeaderValue::as_address)
+            .and_then(|list: &MpAddress<'_>| list.iter().find_map(address))
+    };
+    let found = first_usable(HeaderName::From).or_else(|| first_usable(HeaderName::Sender));
+    match found {
+        Some(Address { name, address }) => Party {
+            name,
+            address,
+            kind: PartyKind::Email,
+        },
+        None => Party::default(),
+    }
+}
+
+/// Message ids of an id header (mail-parser already removed the angle brackets).
+pub(crate) fn message_ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
+    match value {
+        Some(HeaderValue::Text(id)) => clean_id(id).into_iter().collect(),
+        Some(HeaderValue::TextList(ids)) => ids.iter().filter_map(|id| clean_id(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn clean_id(id: &str) -> Option<String> {
+    let id = id.trim();
+    let id = id.strip_prefix('<').unwrap_or(id);
+    let id = id.strip_suffix('>').unwrap_or(id);
+    clean(id)
+}
+
+/// RFC 3339 in the sender's own offset, or `None` for dates that do not exist (Feb 31, hour 25,
+/// year 40000): mail-parser reports whatever digits it found, and `time` validates them.
+pub(crate) fn rfc3339(date: &DateTime) -> Option<String> {
+    if !date.is_valid() {
+        return None;
+    }
+    let month = time::Month::try_from(date.month).ok()?;
+    let day = time::Date::from_calendar_date(i32::from(date.year), month, date.day).ok()?;
+    let clock = time::Time::from_hms(date.hour, date.minute, date.second).ok()?;
+    let sign: i8 = if date.tz_before_gmt { -1 } else { 1 };
+    let hours = i8::try_from(date.tz_hour).ok()?;
+    let minutes = i8::try_from(date.tz_minute).ok()?;
+    let offset = time::UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()?;
+    time::PrimitiveDateTime::new(day, clock)
+        .assume_offset(offset)
+        .format(&Rfc3339)
+        .ok()
+}
+
+/// Renders an address header as `Name <addr>, ...` for dead letters.
+pub(crate) fn render_addresses(value: Option<&HeaderValue<'_>>) -> Option<String> {
+    let rendered: Vec<String> = address_list(value)
+        .into_iter()
+        .map(|a| match (a.name, a.address) {
+            (Some(name), Some(addr)) => format!("{name} <{addr}>"),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => String::new(),
+        })
+        .collect();
+    (!rendered.is_empty()).then(|| rendered.join(", "))
+}
