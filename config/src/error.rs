@@ -70,12 +70,14 @@ impl ConfigErrors {
     }
 
     /// `Ok(value)` when nothing was collected, otherwise all collected errors.
-    pub(crate) fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
+    /// Errors are grouped by section in file order (redis, http, blobs, channels[0],
+    /// channels[1], ...), keeping the order they were found in within each section.
+    pub(crate) fn into_result<T>(mut self, value: T) -> Result<T, ConfigErrors> {
         if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
+            return Ok(value);
         }
+        self.errors.sort_by_cached_key(|e| section_rank(&e.path));
+        Err(self)
     }
 
     /// A TOML syntax error, located by line and column, at the key path it falls under when
@@ -109,6 +111,21 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
         key.to_string()
     } else {
         format!("{prefix}.{key}")
+    }
+}
+
+/// Sort key of a path's first segment: known sections in file order, channels by index,
+/// anything else (unknown top-level keys) last, alphabetically.
+fn section_rank(path: &str) -> (usize, usize, String) {
+    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "channels"];
+    let head = path.split('.').next().unwrap_or("");
+    let (name, index) = match head.split_once('[') {
+        Some((name, rest)) => (name, rest.trim_end_matches(']').parse().unwrap_or(0)),
+        None => (head, 0),
+    };
+    match SECTIONS.iter().position(|s| *s == name) {
+        Some(rank) => (rank, index, String::new()),
+        None => (SECTIONS.len(), 0, name.to_string()),
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) struct RawRedis {
     pub inline_password: bool,
     pub stream: Option<String>,
     pub dead_letter_stream: Option<String>,
-    pub dedupe_ttl: Option<String>,
+    pub dedupe_ttl: Option<DurationText>,
 }
 
 #[derive(Debug, Default)]
@@ -65,11 +65,16 @@ pub(crate) struct RawEmail {
     pub mailbox: Option<String>,
     pub after_ingest: Option<RawAfterIngest>,
     pub idle: Option<bool>,
-    pub poll_interval: Option<String>,
+    pub poll_interval: Option<DurationText>,
     pub batch_size: Option<i64>,
     /// An integer byte count or a string such as `"25 MiB"`.
     pub max_message_bytes: Option<Value>,
 }
+
+/// A humantime duration as written ("60s", "30d"), parsed in `validate`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct DurationText(pub String);
 
 #[derive(Debug)]
 pub(crate) enum RawAfterIngest {
@@ -226,14 +231,15 @@ impl<'e> Fields<'e> {
     }
 
     /// The value of `key` as a `T`; `None` when absent or of the wrong type (then recorded).
-    fn take<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+    /// The message names the expected and found TOML types, never the value.
+    fn take<T: Expected>(&mut self, key: &'static str) -> Option<T> {
         self.known.push(key);
         let value = self.table.remove(key)?;
         let found = value.type_str();
         match value.try_into::<T>() {
             Ok(value) => Some(value),
-            Err(e) => {
-                let message = format!("{} (found {found})", e.message().trim());
+            Err(_) => {
+                let message = format!("expected {}, found {found}", T::EXPECTED);
                 self.errors.push(join(&self.path, key), message);
                 self.failed = true;
                 None
@@ -242,7 +248,7 @@ impl<'e> Fields<'e> {
     }
 
     /// Like [`Fields::take`], but a missing key is an error too.
-    fn required<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+    fn required<T: Expected>(&mut self, key: &'static str) -> Option<T> {
         let present = self.table.contains_key(key);
         let value = self.take(key);
         if !present {
@@ -264,4 +270,37 @@ impl<'e> Fields<'e> {
             self.errors.push(join(&self.path, key), message);
         }
     }
+}
+
+/// A type a raw field is read as, with how to name it in a type error.
+trait Expected: DeserializeOwned {
+    const EXPECTED: &'static str;
+}
+
+impl Expected for String {
+    const EXPECTED: &'static str = "a string";
+}
+
+impl Expected for i64 {
+    const EXPECTED: &'static str = "an integer";
+}
+
+impl Expected for bool {
+    const EXPECTED: &'static str = "true or false";
+}
+
+impl Expected for Table {
+    const EXPECTED: &'static str = "a table";
+}
+
+impl Expected for Vec<Table> {
+    const EXPECTED: &'static str = "an array of tables ([[channels]] entries)";
+}
+
+impl Expected for DurationText {
+    const EXPECTED: &'static str = "a duration string such as \"60s\" or \"30d\"";
+}
+
+impl Expected for Value {
+    const EXPECTED: &'static str = "a value";
 }

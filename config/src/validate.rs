@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{ConfigErrors, join};
-use crate::raw::{RawBlobs, RawChannel, RawConfig, RawHttp, RawRedis};
+use crate::raw::{DurationText, RawBlobs, RawChannel, RawConfig, RawHttp, RawRedis};
 use crate::types::{BlobsConfig, ChannelConfig, Config, HttpConfig, RedisConfig, hash_tag};
 
 /// Reads an environment variable: `std::env::var` in production, a map in tests.
@@ -94,9 +94,9 @@ fn check_streams(stream: &str, dead: &str, errors: &mut ConfigErrors) {
         errors.push(
             "redis.dead_letter_stream",
             format!(
-                "hash tag {} differs from redis.stream's {}: the append script writes both keys \
-                 in one atomic step, which Redis Cluster allows only when they are on one slot, \
-                 so give both the same hash tag (e.g. \"{{intake}}:cases\" and \"{{intake}}:dead\")",
+                "hash tag {} differs from redis.stream's ({}): the append script writes both \
+                 keys in one atomic step, which Redis Cluster allows only on one slot, so give \
+                 both the same hash tag, e.g. \"{{intake}}:cases\" and \"{{intake}}:dead\"",
                 show(dead_tag),
                 show(tag),
             ),
@@ -167,12 +167,12 @@ fn channels(
 /// as placeholder when invalid.
 fn duration(
     path: &str,
-    text: Option<String>,
+    text: Option<DurationText>,
     default: Duration,
     min: Duration,
     errors: &mut ConfigErrors,
 ) -> Duration {
-    let Some(text) = text else {
+    let Some(DurationText(text)) = text else {
         return default;
     };
     match humantime::parse_duration(&text) {
