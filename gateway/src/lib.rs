@@ -1,1 +1,16 @@
-//! The intake gateway library: runtime, channel worker, Redis stream sink and HTTP endpoints.
+//! The intake gateway library: runtime, channel worker, Redis stream sink, blob store and HTTP
+//! endpoints. The `intake` binary (main.rs) is a thin CLI over [`runtime`].
+
+pub mod backoff;
+pub mod blobs;
+pub mod checkpoint;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod redis_conn;
+pub mod runtime;
+pub mod sink;
+pub mod worker;
+
+pub use error::GatewayError;
+pub use runtime::Gateway;

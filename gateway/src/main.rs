@@ -1,2 +1,141 @@
 //! `intake`: the gateway's command line.
-fn main() {}
+//!
+//! - `intake config check FILE`: validate a config without touching the network (exit 2 on errors)
+//! - `intake check --config FILE`: try Redis and every channel, ingest nothing
+//! - `intake run --config FILE`: run the gateway until SIGTERM/SIGINT
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+mod cli_check;
+mod logging;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "intake",
+    version,
+    about = "Omnichannel intake gateway: channels -> Redis stream"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = logging::Format::Text, env = "INTAKE_LOG_FORMAT")]
+    log_format: logging::Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Config file commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Connect to Redis and every channel and report what works, without ingesting.
+    Check {
+        #[arg(long, short, env = "INTAKE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the gateway.
+    Run {
+        #[arg(long, short, env = "INTAKE_CONFIG")]
+        config: PathBuf,
+        /// How long a shutdown waits for batches in flight before abandoning them unacked.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        shutdown_deadline: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file offline and print every error with its key path.
+    Check { file: PathBuf },
+}
+
+/// Exit status for an invalid config (EX_USAGE-like, as documented).
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match intake_config::load_file(&file) {
+            Ok(config) => {
+                println!(
+                    "{}: ok ({} channel(s))",
+                    file.display(),
+                    config.channels.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{}: invalid config", file.display());
+                eprintln!("{errors}");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
+        Command::Check { config } => with_config(&config, |config| {
+            runtime()?.block_on(cli_check::run(config))
+        }),
+        Command::Run {
+            config,
+            shutdown_deadline,
+        } => with_config(&config, |config| {
+            runtime()?.block_on(run(config, shutdown_deadline))
+        }),
+    }
+}
+
+fn with_config(
+    path: &std::path::Path,
+    f: impl FnOnce(intake_config::Config) -> anyhow::Result<ExitCode>,
+) -> ExitCode {
+    match intake_config::load_file(path) {
+        Ok(config) => f(config).unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "intake failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }),
+        Err(errors) => {
+            eprintln!("{}: invalid config", path.display());
+            eprintln!("{errors}");
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn run(config: intake_config::Config, deadline: Duration) -> anyhow::Result<ExitCode> {
+    let gateway = intake_gateway::Gateway::start(config).await?;
+    wait_for_signal().await?;
+    // A second signal during the drain abandons the batch in flight at once.
+    let forced = tokio::spawn(async {
+        let _ = wait_for_signal().await;
+        tracing::warn!("second signal: exiting without waiting for batches in flight");
+        std::process::exit(1);
+    });
+    gateway.shutdown(deadline).await;
+    forced.abort();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("received SIGTERM"),
+        _ = int.recv() => tracing::info!("received SIGINT"),
+    }
+    Ok(())
+}

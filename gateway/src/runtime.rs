@@ -1,0 +1,138 @@
+//! The runtime: one worker task per channel, the Redis watcher and the HTTP server, started
+//! together and stopped together.
+//!
+//! Shutdown is two-phase: `stop` ends taking new work (workers finish their batch in flight),
+//! then after the deadline `abort` abandons whatever is still unacked. Unacked messages are
+//! redelivered by their channel on the next start, so neither phase loses anything.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use intake_channels::ChannelKind;
+use intake_config::{ChannelConfig, Config};
+use tokio::task::JoinSet;
+
+use crate::blobs::BlobStore;
+use crate::checkpoint::RedisCheckpoints;
+use crate::error::GatewayError;
+use crate::health::Health;
+use crate::redis_conn::{self, REDIS_PART};
+use crate::sink::StreamSink;
+use crate::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref};
+
+/// A started gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    http_addr: SocketAddr,
+    health: Health,
+    shutdown: Shutdown,
+    workers: JoinSet<()>,
+    background: JoinSet<()>,
+}
+
+impl Gateway {
+    /// Starts every configured channel. Fails only on what retrying cannot fix (bad Redis URL,
+    /// unusable blob directory, taken HTTP port); Redis or a mailbox being down is retried.
+    pub async fn start(config: Config) -> Result<Gateway, GatewayError> {
+        let blobs = BlobStore::new(&config.blobs.dir);
+        blobs.ensure_root().map_err(|e| GatewayError::Blobs {
+            dir: config.blobs.dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let conn = redis_conn::connect(&config.redis)?;
+        let health = Health::new();
+        health.register(REDIS_PART);
+        let shutdown = Shutdown::default();
+
+        let (http_addr, http_task) =
+            crate::http::serve(config.http.listen, health.clone(), shutdown.abort.clone()).await?;
+        let mut background = JoinSet::new();
+        background.spawn(async move {
+            let _ = http_task.await;
+        });
+        background.spawn(redis_conn::watch(
+            conn.clone(),
+            health.clone(),
+            Duration::from_secs(2),
+            shutdown.abort.clone(),
+        ));
+
+        let sink = StreamSink::new(conn.clone(), &config.redis);
+        let checkpoints = RedisCheckpoints::new(conn, &config.redis.key_prefix());
+        let mut workers = JoinSet::new();
+        for channel in config.channels {
+            match channel {
+                ChannelConfig::Email(email) => {
+                    let prepare = PrepareContext {
+                        channel: channel_ref(ChannelKind::Email, &email.name),
+                        blobs: blobs.clone(),
+                    };
+                    let batch_max = email.batch_size;
+                    tracing::info!(channel = %email.name, host = %email.host, mailbox = %email.mailbox, "starting email channel");
+                    let source = intake_channels::email::EmailChannel::new(
+                        email,
+                        checkpoints.clone(),
+                        shutdown.stop.clone(),
+                    );
+                    let worker = ChannelWorker::new(
+                        source,
+                        sink.clone(),
+                        prepare,
+                        health.clone(),
+                        shutdown.clone(),
+                        batch_max,
+                    );
+                    workers.spawn(worker.run());
+                }
+            }
+        }
+        tracing::info!(%http_addr, "gateway started");
+        Ok(Gateway {
+            http_addr,
+            health,
+            shutdown,
+            workers,
+            background,
+        })
+    }
+
+    /// Where /healthz, /readyz and /metrics are served (useful with port 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Stops taking new work, lets batches in flight finish for up to `deadline`, then
+    /// abandons what is left unacked and stops the HTTP server.
+    pub async fn shutdown(mut self, deadline: Duration) {
+        tracing::info!(deadline_ms = deadline.as_millis() as u64, "shutting down");
+        self.shutdown.stop.cancel();
+        let drained = tokio::time::timeout(deadline, async {
+            while self.workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("shutdown deadline reached; abandoning unacked batches");
+        }
+        self.shutdown.abort.cancel();
+        // A worker stuck in a channel call (a dead connection) must not hold the process: the
+        // messages it holds are unacked and will be redelivered.
+        if tokio::time::timeout(Duration::from_secs(2), self.wait_workers())
+            .await
+            .is_err()
+        {
+            self.workers.abort_all();
+            self.wait_workers().await;
+        }
+        while self.background.join_next().await.is_some() {}
+        tracing::info!("gateway stopped");
+    }
+
+    /// Waits until every worker has ended (they end only on shutdown).
+    pub async fn wait_workers(&mut self) {
+        while self.workers.join_next().await.is_some() {}
+    }
+}

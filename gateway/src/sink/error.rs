@@ -1,0 +1,46 @@
+//! Errors of the stream sink, classified for the worker's retry decision.
+
+/// An append that did not (certainly) happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Redis unreachable, connection lost, timed out, loading, out of memory: retry later.
+    #[error("redis unavailable: {detail}")]
+    Unavailable { detail: String },
+    /// Redis refused the command for a reason that retrying will not fix (wrong type at the
+    /// stream key, script error).
+    #[error("redis rejected the append: {detail}")]
+    Rejected { detail: String },
+}
+
+impl SinkError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SinkError::Unavailable { .. })
+    }
+
+    pub(crate) fn from_redis(e: &redis::RedisError) -> Self {
+        // Connection-level failures, timeouts and server states that pass (LOADING, BUSY, OOM,
+        // READONLY during failover, TRYAGAIN) are all worth retrying; the rest is a refusal.
+        let transient = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || matches!(
+                e.code(),
+                Some(
+                    "LOADING"
+                        | "BUSY"
+                        | "OOM"
+                        | "READONLY"
+                        | "TRYAGAIN"
+                        | "MASTERDOWN"
+                        | "NOSCRIPT"
+                )
+            );
+        let detail = e.to_string();
+        if transient {
+            SinkError::Unavailable { detail }
+        } else {
+            SinkError::Rejected { detail }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The Redis stream sink: appends cases and dead letters exactly once.
+//!
+//! Every entry goes through one Lua script (`append.lua`) that checks the message's idempotency
+//! keys and `XADD`s in the same atomic step, so a redelivered message returns the entry appended
+//! before instead of a second one. A batch is sent as one pipeline of `EVALSHA` calls: one round
+//! trip per batch. Because the script is idempotent, a batch whose outcome is unknown (connection
+//! lost mid-pipeline) is simply sent again.
+
+mod append;
+mod error;
+
+pub use append::{AppendOutcome, Entry, StreamSink, Target};
+pub use error::SinkError;
