@@ -4,6 +4,7 @@
 
 mod error;
 mod inbound;
+pub mod memory;
 
 #[cfg(feature = "email")]
 pub mod email;
@@ -13,6 +14,7 @@ use std::future::Future;
 pub use error::ChannelError;
 pub use inbound::{Inbound, Payload, Receipt, Rejection};
 pub use intake_normalizer::case::ChannelKind;
+pub use memory::MemoryCheckpointStore;
 
 /// A source of customer messages with at-least-once delivery.
 pub trait Channel: Send + 'static {
@@ -39,10 +41,7 @@ pub trait Channel: Send + 'static {
 /// Where a channel keeps its position (e.g. IMAP UIDVALIDITY + highest committed UID). The
 /// gateway implements it on Redis so the checkpoint survives restarts and is shared by replicas.
 pub trait CheckpointStore: Send + Sync + 'static {
-    fn load(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<String>, ChannelError>> + Send;
+    fn load(&self, key: &str) -> impl Future<Output = Result<Option<String>, ChannelError>> + Send;
 
     fn save(&self, key: &str, value: &str)
     -> impl Future<Output = Result<(), ChannelError>> + Send;
