@@ -88,7 +88,8 @@ impl ConfigErrors {
             Some(span) => {
                 let start = span.start.min(input.len());
                 let (line, column) = line_column(input, start);
-                let message = format!("TOML syntax error at line {line}, column {column}: {message}");
+                let message =
+                    format!("TOML syntax error at line {line}, column {column}: {message}");
                 ConfigErrors::single(path_at(input, start), message)
             }
             None => ConfigErrors::single("", format!("TOML syntax error: {message}")),

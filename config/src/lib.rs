@@ -33,18 +33,19 @@ pub use types::*;
 /// and from files relative to the current directory.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::single("", format!("cannot read config file {}: {e}", path.display()))
+        ConfigErrors::single(
+            "",
+            format!("cannot read config file {}: {e}", path.display()),
+        )
     })?;
     parse_str(&text, &|name| std::env::var(name).ok())
 }
 
 /// Parses and validates a config; `env` looks up the variables named by `password_env` keys.
 /// Returns every problem found, each with its key path.
-pub fn parse_str(
-    toml: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigErrors> {
-    let table = toml::from_str::<toml::Table>(toml).map_err(|e| ConfigErrors::from_toml(toml, &e))?;
+pub fn parse_str(toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let table =
+        toml::from_str::<toml::Table>(toml).map_err(|e| ConfigErrors::from_toml(toml, &e))?;
     let mut errors = ConfigErrors::default();
     let raw = raw::RawConfig::from_table(table, &mut errors);
     let config = validate::validate(raw, env, &mut errors);

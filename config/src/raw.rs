@@ -19,8 +19,9 @@ pub(crate) struct RawConfig {
     pub redis: RawRedis,
     pub http: RawHttp,
     pub blobs: RawBlobs,
-    /// `None` when the key is missing or not an array of tables.
-    pub channels: Option<Vec<RawChannel>>,
+    /// `None` when the key is missing or not an array of tables; an element is `None` when its
+    /// `type` is missing or unknown (already reported; its other keys are not looked at).
+    pub channels: Option<Vec<Option<RawChannel>>>,
 }
 
 #[derive(Debug, Default)]
@@ -47,8 +48,6 @@ pub(crate) struct RawBlobs {
 #[derive(Debug)]
 pub(crate) enum RawChannel {
     Email(RawEmail),
-    /// Missing or unknown `type`, already reported; its other keys are not looked at.
-    Unknown,
 }
 
 #[derive(Debug, Default)]
@@ -143,21 +142,21 @@ impl RawBlobs {
 }
 
 impl RawChannel {
-    fn read(table: Table, path: &str, errors: &mut ConfigErrors) -> RawChannel {
+    fn read(table: Table, path: &str, errors: &mut ConfigErrors) -> Option<RawChannel> {
         let mut f = Fields::new(table, path, errors);
         let known = CHANNEL_TYPES.join(", ");
         match f.take::<String>("type").as_deref() {
-            Some("email") => RawChannel::Email(RawEmail::read(f)),
+            Some("email") => Some(RawChannel::Email(RawEmail::read(f))),
             Some(other) => {
                 let message = format!("unknown channel type {other:?}; known types: {known}");
                 f.errors.push(join(path, "type"), message);
-                RawChannel::Unknown
+                None
             }
-            None if f.failed => RawChannel::Unknown,
+            None if f.failed => None,
             None => {
                 let message = format!("missing; set the channel type, one of: {known}");
                 f.errors.push(join(path, "type"), message);
-                RawChannel::Unknown
+                None
             }
         }
     }
@@ -176,7 +175,9 @@ impl RawEmail {
             password_file: f.take("password_file"),
             inline_password: f.take_unlisted("password"),
             mailbox: f.take("mailbox"),
-            after_ingest: f.take::<Value>("after_ingest").and_then(|v| after_ingest(v, &mut f)),
+            after_ingest: f
+                .take::<Value>("after_ingest")
+                .and_then(|v| after_ingest(v, &mut f)),
             idle: f.take("idle"),
             poll_interval: f.take("poll_interval"),
             batch_size: f.take("batch_size"),
@@ -252,7 +253,8 @@ impl<'e> Fields<'e> {
         let present = self.table.contains_key(key);
         let value = self.take(key);
         if !present {
-            self.errors.push(join(&self.path, key), "missing required key");
+            self.errors
+                .push(join(&self.path, key), "missing required key");
         }
         value
     }

@@ -109,7 +109,9 @@ fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
     let listen = text.parse::<SocketAddr>().unwrap_or_else(|_| {
         errors.push(
             "http.listen",
-            format!("{text:?} is not a socket address; expected IP:port such as \"127.0.0.1:8080\""),
+            format!(
+                "{text:?} is not a socket address; expected IP:port such as \"127.0.0.1:8080\""
+            ),
         );
         SocketAddr::from(([127, 0, 0, 1], 0))
     });
@@ -127,7 +129,7 @@ fn blobs(raw: RawBlobs, errors: &mut ConfigErrors) -> BlobsConfig {
 }
 
 fn channels(
-    raw: Option<Vec<RawChannel>>,
+    raw: Option<Vec<Option<RawChannel>>>,
     env: Env<'_>,
     errors: &mut ConfigErrors,
 ) -> Vec<ChannelConfig> {
@@ -143,8 +145,10 @@ fn channels(
     for (index, channel) in raw.into_iter().enumerate() {
         let path = format!("channels[{index}]");
         let channel = match channel {
-            RawChannel::Email(raw) => ChannelConfig::Email(email::validate(raw, &path, env, errors)),
-            RawChannel::Unknown => continue,
+            Some(RawChannel::Email(raw)) => {
+                ChannelConfig::Email(email::validate(raw, &path, env, errors))
+            }
+            None => continue,
         };
         let name = channel.name();
         if name.is_empty() {

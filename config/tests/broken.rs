@@ -13,14 +13,16 @@ fn env(name: &str) -> Option<String> {
     }
 }
 
-/// A valid document whose only channel has the given extra keys on top of `name` and `host`
-/// (pass `host = ...` lines to override nothing: keys must not repeat).
+/// A document with one email channel: `name`, `username` and the given keys.
 fn with_channel(keys: &str) -> String {
     format!("[[channels]]\ntype = \"email\"\nname = \"support\"\nusername = \"support\"\n{keys}\n")
 }
 
+/// A valid single-channel document plus the given channel keys (which must not repeat one).
 fn email(keys: &str) -> String {
-    with_channel(&format!("host = \"127.0.0.1\"\npassword_env = \"IMAP_PASSWORD\"\n{keys}"))
+    with_channel(&format!(
+        "host = \"127.0.0.1\"\npassword_env = \"IMAP_PASSWORD\"\n{keys}"
+    ))
 }
 
 fn errors_of(toml: &str) -> ConfigErrors {
@@ -30,105 +32,67 @@ fn errors_of(toml: &str) -> ConfigErrors {
     }
 }
 
-/// (what, config, key path that must carry an error, text the message must contain)
+/// (what, config, key path that must carry an error, text its message must contain)
+#[rustfmt::skip] // one case per line reads as a table
 fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
-    let ok_channel = email("");
+    let ok = email("");
+    let top = |section: &str| format!("{section}\n{ok}");
     vec![
         ("missing host", with_channel("password_env = \"IMAP_PASSWORD\""), "channels[0].host", "missing"),
-        (
-            "both password_env and password_file",
-            email("password_file = \"/run/secrets/imap\""),
-            "channels[0].password_file",
-            "exactly one",
-        ),
-        ("neither password_env nor password_file", with_channel("host = \"localhost\""), "channels[0].password_env", "password_file"),
-        (
-            "inline password",
-            email("password = \"hunter2-do-not-print\""),
-            "channels[0].password",
-            "use password_env",
-        ),
-        (
-            "unset env var",
-            with_channel("host = \"localhost\"\npassword_env = \"IMAP_PW\""),
-            "channels[0].password_env",
-            "variable IMAP_PW is not set",
-        ),
-        (
-            "empty env var",
-            with_channel("host = \"localhost\"\npassword_env = \"EMPTY\""),
-            "channels[0].password_env",
-            "variable EMPTY is empty",
-        ),
-        (
-            "unreadable password file",
-            with_channel("host = \"localhost\"\npassword_file = \"/nonexistent/intake/imap\""),
-            "channels[0].password_file",
-            "cannot read /nonexistent/intake/imap",
-        ),
-        (
-            "tls none to a non-loopback host",
+        ("both password_env and password_file", email("password_file = \"/run/secrets/imap\""),
+            "channels[0].password_file", "exactly one"),
+        ("neither password_env nor password_file", with_channel("host = \"localhost\""),
+            "channels[0].password_env", "password_file"),
+        ("inline password", email("password = \"hunter2-do-not-print\""), "channels[0].password", "use password_env"),
+        ("unset env var", with_channel("host = \"localhost\"\npassword_env = \"IMAP_PW\""),
+            "channels[0].password_env", "variable IMAP_PW is not set"),
+        ("empty env var", with_channel("host = \"localhost\"\npassword_env = \"EMPTY\""),
+            "channels[0].password_env", "variable EMPTY is empty"),
+        ("unreadable password file", with_channel("host = \"localhost\"\npassword_file = \"/nonexistent/intake/imap\""),
+            "channels[0].password_file", "cannot read /nonexistent/intake/imap"),
+        ("tls none to a non-loopback host",
             with_channel("host = \"imap.example.com\"\ntls = \"none\"\npassword_env = \"IMAP_PASSWORD\""),
-            "channels[0].tls",
-            "allow_insecure = true",
-        ),
+            "channels[0].tls", "allow_insecure = true"),
         ("bad tls value", email("tls = \"ssl\""), "channels[0].tls", "\"starttls\""),
         ("bad after_ingest word", email("after_ingest = \"archive\""), "channels[0].after_ingest", "move_to"),
         ("bad after_ingest type", email("after_ingest = 3"), "channels[0].after_ingest", "found integer"),
         ("empty move_to", email("after_ingest = { move_to = \"\" }"), "channels[0].after_ingest.move_to", "folder"),
-        ("move_to the mailbox", email("after_ingest = { move_to = \"inbox\" }"), "channels[0].after_ingest.move_to", "re-ingest"),
-        ("misspelt move_to", email("after_ingest = { moveto = \"Done\" }"), "channels[0].after_ingest.moveto", "unknown key"),
+        ("move_to the mailbox", email("after_ingest = { move_to = \"inbox\" }"),
+            "channels[0].after_ingest.move_to", "re-ingest"),
+        ("misspelt move_to", email("after_ingest = { moveto = \"Done\" }"),
+            "channels[0].after_ingest.moveto", "unknown key"),
         ("batch_size 0", email("batch_size = 0"), "channels[0].batch_size", "1..=10000"),
         ("batch_size too big", email("batch_size = 10001"), "channels[0].batch_size", "1..=10000"),
         ("bad duration", email("poll_interval = \"soon\""), "channels[0].poll_interval", "not a duration"),
         ("zero duration", email("poll_interval = \"0s\""), "channels[0].poll_interval", "at least"),
         ("duration as integer", email("poll_interval = 60"), "channels[0].poll_interval", "expected a duration string"),
-        ("bad dedupe_ttl", format!("[redis]\ndedupe_ttl = \"a while\"\n{ok_channel}"), "redis.dedupe_ttl", "not a duration"),
+        ("bad dedupe_ttl", top("[redis]\ndedupe_ttl = \"a while\""), "redis.dedupe_ttl", "not a duration"),
         ("bad size", email("max_message_bytes = \"lots\""), "channels[0].max_message_bytes", "not a size"),
         ("zero size", email("max_message_bytes = 0"), "channels[0].max_message_bytes", "greater than 0"),
         ("bad port", email("port = 70000"), "channels[0].port", "1..=65535"),
         ("port of the wrong type", email("port = \"993\""), "channels[0].port", "found string"),
-        ("bad channel name", email("").replace("\"support\"\nusername", "\"sup port\"\nusername"), "channels[0].name", "A-Z"),
+        ("bad channel name", ok.replace("name = \"support\"", "name = \"sup port\""), "channels[0].name", "A-Z"),
         ("unknown channel key", email("hostname = \"x\""), "channels[0].hostname", "unknown key"),
-        ("unknown redis key", format!("[redis]\nurll = \"redis://x\"\n{ok_channel}"), "redis.urll", "expected one of: url,"),
-        ("unknown table", format!("[metrics]\nport = 1\n{ok_channel}"), "metrics", "unknown key"),
-        ("unknown channel type", "[[channels]]\ntype = \"sms\"\nname = \"x\"\n".into(), "channels[0].type", "known types: email"),
+        ("unknown redis key", top("[redis]\nurll = \"redis://x\""), "redis.urll", "expected one of: url,"),
+        ("unknown table", top("[metrics]\nport = 1"), "metrics", "unknown key"),
+        ("unknown channel type", "[[channels]]\ntype = \"sms\"\nname = \"x\"\n".into(),
+            "channels[0].type", "known types: email"),
         ("missing channel type", "[[channels]]\nname = \"x\"\n".into(), "channels[0].type", "email"),
-        ("duplicate channel names", format!("{ok_channel}{ok_channel}"), "channels[1].name", "duplicate channel name \"support\""),
-        (
-            "stream == dead_letter_stream",
-            format!("[redis]\nstream = \"s\"\ndead_letter_stream = \"s\"\n{ok_channel}"),
-            "redis.dead_letter_stream",
-            "must differ",
-        ),
-        (
-            "mismatched hash tags",
-            format!("[redis]\nstream = \"{{a}}:cases\"\ndead_letter_stream = \"{{b}}:dead\"\n{ok_channel}"),
-            "redis.dead_letter_stream",
-            "one slot",
-        ),
-        (
-            "hash tag on one stream only",
-            format!("[redis]\nstream = \"{{intake}}:cases\"\n{ok_channel}"),
-            "redis.dead_letter_stream",
-            "same hash tag",
-        ),
-        ("empty stream", format!("[redis]\nstream = \"\"\n{ok_channel}"), "redis.stream", "empty"),
-        ("bad redis url scheme", format!("[redis]\nurl = \"http://127.0.0.1:6379\"\n{ok_channel}"), "redis.url", "redis://"),
-        (
-            "password inline in redis url",
-            format!("[redis]\nurl = \"redis://:hunter2-do-not-print@db\"\n{ok_channel}"),
-            "redis.url",
-            "password_env",
-        ),
-        (
-            "unset redis password variable",
-            format!("[redis]\npassword_env = \"NOPE\"\n{ok_channel}"),
-            "redis.password_env",
-            "variable NOPE is not set",
-        ),
-        ("bad listen address", format!("[http]\nlisten = \"localhost:8080\"\n{ok_channel}"), "http.listen", "socket address"),
-        ("empty blobs dir", format!("[blobs]\ndir = \"\"\n{ok_channel}"), "blobs.dir", "empty"),
+        ("duplicate channel names", format!("{ok}{ok}"), "channels[1].name", "duplicate channel name \"support\""),
+        ("stream == dead_letter_stream", top("[redis]\nstream = \"s\"\ndead_letter_stream = \"s\""),
+            "redis.dead_letter_stream", "must differ"),
+        ("mismatched hash tags", top("[redis]\nstream = \"{a}:cases\"\ndead_letter_stream = \"{b}:dead\""),
+            "redis.dead_letter_stream", "one slot"),
+        ("hash tag on one stream only", top("[redis]\nstream = \"{intake}:cases\""),
+            "redis.dead_letter_stream", "same hash tag"),
+        ("empty stream", top("[redis]\nstream = \"\""), "redis.stream", "empty"),
+        ("bad redis url scheme", top("[redis]\nurl = \"http://127.0.0.1:6379\""), "redis.url", "redis://"),
+        ("password inline in redis url", top("[redis]\nurl = \"redis://:hunter2-do-not-print@db\""),
+            "redis.url", "password_env"),
+        ("unset redis password variable", top("[redis]\npassword_env = \"NOPE\""),
+            "redis.password_env", "variable NOPE is not set"),
+        ("bad listen address", top("[http]\nlisten = \"localhost:8080\""), "http.listen", "socket address"),
+        ("empty blobs dir", top("[blobs]\ndir = \"\""), "blobs.dir", "empty"),
         ("no channels", "[redis]\nurl = \"redis://127.0.0.1\"\n".into(), "channels", "at least one"),
         ("empty channels array", "channels = []\n".into(), "channels", "at least one"),
         ("channels not tables", "channels = \"email\"\n".into(), "channels", "found string"),
@@ -144,9 +108,20 @@ fn each_broken_config_names_its_key_path() {
         let Some(hit) = hit else {
             panic!("{what}: no error at {path}; got:\n{rendered}");
         };
-        assert!(hit.message.contains(needle), "{what}: {path} message lacks {needle:?}:\n{rendered}");
-        assert!(rendered.lines().any(|l| l.starts_with(&format!("{path}: "))), "{what}: {rendered}");
-        assert!(!rendered.contains(SECRET), "{what}: secret leaked:\n{rendered}");
+        assert!(
+            hit.message.contains(needle),
+            "{what}: {path} message lacks {needle:?}:\n{rendered}"
+        );
+        assert!(
+            rendered
+                .lines()
+                .any(|l| l.starts_with(&format!("{path}: "))),
+            "{what}: {rendered}"
+        );
+        assert!(
+            !rendered.contains(SECRET),
+            "{what}: secret leaked:\n{rendered}"
+        );
         assert!(!errors.is_transient());
     }
 }
@@ -156,7 +131,10 @@ fn unset_variable_message_is_exact() {
     let second = "[[channels]]\ntype = \"email\"\nname = \"sales\"\nhost = \"::1\"\n\
                   username = \"sales\"\npassword_env = \"IMAP_PW\"\n";
     let errors = errors_of(&format!("{}{second}", email("")));
-    assert_eq!(errors.to_string(), "channels[1].password_env: variable IMAP_PW is not set");
+    assert_eq!(
+        errors.to_string(),
+        "channels[1].password_env: variable IMAP_PW is not set"
+    );
 }
 
 #[test]
@@ -216,11 +194,17 @@ fn reports_every_error_at_once() {
     for path in expected {
         assert!(paths.contains(&path), "no error at {path}:\n{errors}");
     }
-    assert_eq!(errors.len(), expected.len(), "unexpected extra errors:\n{errors}");
+    assert_eq!(
+        errors.len(),
+        expected.len(),
+        "unexpected extra errors:\n{errors}"
+    );
     // Grouped by section in file order.
     let section = |path: &str| {
         let head = path.split('.').next().unwrap_or("");
-        ["redis", "http", "channels[0]", "channels[1]", "channels[2]"].iter().position(|s| *s == head)
+        ["redis", "http", "channels[0]", "channels[1]", "channels[2]"]
+            .iter()
+            .position(|s| *s == head)
     };
     let sections: Vec<_> = paths.iter().map(|p| section(p)).collect();
     assert!(sections.is_sorted(), "not grouped by section:\n{errors}");

@@ -29,9 +29,16 @@ pub(super) fn validate(
 
     // A required key that is `None` was already reported as missing or mistyped.
     if raw.name.as_deref().is_some_and(|name| !is_valid_name(name)) {
-        errors.push(at("name"), "must be non-empty and use only A-Z a-z 0-9 _ . -");
+        errors.push(
+            at("name"),
+            "must be non-empty and use only A-Z a-z 0-9 _ . -",
+        );
     }
-    if raw.host.as_deref().is_some_and(|host| host.trim().is_empty()) {
+    if raw
+        .host
+        .as_deref()
+        .is_some_and(|host| host.trim().is_empty())
+    {
         errors.push(at("host"), "must not be empty");
     }
     if raw.username.as_deref().is_some_and(str::is_empty) {
@@ -121,7 +128,9 @@ fn tls_mode(word: Option<&str>, path: &str, errors: &mut ConfigErrors) -> TlsMod
         Some("starttls") => TlsMode::Starttls,
         Some("none") => TlsMode::None,
         Some(other) => {
-            let message = format!("{other:?} is not a TLS mode; expected \"implicit\", \"starttls\" or \"none\"");
+            let message = format!(
+                "{other:?} is not a TLS mode; expected \"implicit\", \"starttls\" or \"none\""
+            );
             errors.push(path, message);
             TlsMode::Implicit
         }
@@ -169,7 +178,8 @@ fn after_ingest(
             if folder.trim().is_empty() {
                 errors.push(path, "must name a folder");
             } else if same_mailbox(&folder, mailbox) {
-                let message = format!("{folder:?} is the mailbox being read; moving there would re-ingest");
+                let message =
+                    format!("{folder:?} is the mailbox being read; moving there would re-ingest");
                 errors.push(path, message);
             }
             AfterIngest::MoveTo(folder)
@@ -189,7 +199,10 @@ fn batch_size(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> usiz
     match usize::try_from(value) {
         Ok(size) if (1..=MAX_BATCH_SIZE).contains(&size) => size,
         _ => {
-            errors.push(path, format!("{value} is out of range; expected 1..={MAX_BATCH_SIZE}"));
+            errors.push(
+                path,
+                format!("{value} is out of range; expected 1..={MAX_BATCH_SIZE}"),
+            );
             DEFAULT_BATCH_SIZE
         }
     }
@@ -203,7 +216,8 @@ fn size(value: Option<Value>, path: &str, errors: &mut ConfigErrors) -> u64 {
         Some(Value::String(text)) => match text.trim().parse::<ByteSize>() {
             Ok(size) => Some(size.as_u64()),
             Err(e) => {
-                let message = format!("{text:?} is not a size ({e}); write e.g. \"25 MiB\" or 26214400");
+                let message =
+                    format!("{text:?} is not a size ({e}); write e.g. \"25 MiB\" or 26214400");
                 errors.push(path, message);
                 return DEFAULT_MAX_MESSAGE_BYTES;
             }

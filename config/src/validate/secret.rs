@@ -97,7 +97,10 @@ fn from_file(path: &str, file: &str, errors: &mut ConfigErrors) -> Option<Secret
 pub(super) fn redis_url(url: &str, password: Option<&Secret>, errors: &mut ConfigErrors) -> Secret {
     const PATH: &str = "redis.url";
     let Some((scheme, rest)) = url.split_once("://") else {
-        errors.push(PATH, "expected a URL like redis://host:6379 or rediss://host:6380");
+        errors.push(
+            PATH,
+            "expected a URL like redis://host:6379 or rediss://host:6380",
+        );
         return Secret::new(url);
     };
     if scheme != "redis" && scheme != "rediss" {
