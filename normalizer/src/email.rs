@@ -13,9 +13,10 @@ mod thread;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::panic::catch_unwind;
 use std::sync::LazyLock;
 
-use mail_parser::{HeaderName, HeaderValue, MessageParser};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser};
 
 use crate::case::{
     Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
@@ -63,9 +64,7 @@ pub fn normalize_email<'a>(
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(unparsable("empty message"));
     }
-    let message = PARSER
-        .parse(raw)
-        .ok_or_else(|| unparsable("no header block"))?;
+    let message = parse(raw)?;
     let root_headers = message
         .parts
         .first()
@@ -137,6 +136,24 @@ pub fn normalize_email<'a>(
         raw_ref: Some(raw_ref),
     };
     Ok(NormalizedEmail { case, blobs })
+}
+
+/// Parses the whole message. mail-parser guards its own invariants with `debug_assert!`, which
+/// fire on some malformed MIME in debug builds (and are no-ops in release); should one fire, or
+/// any other panic escape it, the headers alone still make a case, and the raw blob keeps the
+/// body. The happy path pays nothing for the guard.
+fn parse(raw: &[u8]) -> Result<Message<'_>, NormalizeError> {
+    match catch_unwind(|| PARSER.parse(raw)) {
+        Ok(Some(message)) => Ok(message),
+        Ok(None) => Err(unparsable("no header block")),
+        Err(_) => match catch_unwind(|| PARSER.parse_headers(raw)) {
+            Ok(Some(headers_only)) => Ok(headers_only),
+            Ok(None) => Err(unparsable("no header block")),
+            Err(_) => Err(NormalizeError::Internal {
+                reason: "mail-parser panicked".to_owned(),
+            }),
+        },
+    }
 }
 
 fn unparsable(reason: &str) -> NormalizeError {

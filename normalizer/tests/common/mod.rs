@@ -1,0 +1,50 @@
+//! Shared test helpers: a fixed delivery context and the JSON Schemas from docs/.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use intake_normalizer::case::ImapSource;
+use intake_normalizer::email::EmailContext;
+
+pub const CASE_ID: &str = "0190b6a0-0000-7000-8000-000000000001";
+pub const IDEMPOTENCY_KEY: &str = "email:support@example.com:INBOX:1700000000:42";
+pub const RECEIVED_AT: &str = "2024-07-01T12:00:00Z";
+
+/// The context every golden and corpus test uses, so outputs are reproducible.
+pub fn ctx() -> EmailContext<'static> {
+    EmailContext {
+        channel_name: "support-inbox",
+        case_id: CASE_ID,
+        idempotency_key: IDEMPOTENCY_KEY,
+        received_at: RECEIVED_AT,
+        imap: Some(ImapSource {
+            mailbox: "INBOX".into(),
+            uidvalidity: 1_700_000_000,
+            uid: 42,
+        }),
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A compiled validator for `docs/<name>`.
+pub fn schema_validator(name: &str) -> jsonschema::Validator {
+    let path = workspace_root().join("docs").join(name);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema)
+        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"))
+}
+
+/// Every schema violation of `instance`, one per line (empty when valid).
+pub fn violations(validator: &jsonschema::Validator, instance: &serde_json::Value) -> String {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
