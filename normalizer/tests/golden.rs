@@ -22,7 +22,9 @@ fn actual_output(raw: &[u8]) -> serde_json::Value {
             "case": normalized.case,
             "blobs": normalized.blobs.iter().map(|b| b.sha256.as_str()).collect::<Vec<_>>(),
         }),
-        Err(error) => serde_json::json!({ "error": error.to_string(), "reason": error.reason_code() }),
+        Err(error) => {
+            serde_json::json!({ "error": error.to_string(), "reason": error.reason_code() })
+        }
     }
 }
 
@@ -35,7 +37,11 @@ fn golden_email_fixtures() {
         .filter(|p| p.extension().is_some_and(|ext| ext == "eml"))
         .collect();
     emls.sort();
-    assert!(!emls.is_empty(), "no .eml fixtures in {}", fixtures().display());
+    assert!(
+        !emls.is_empty(),
+        "no .eml fixtures in {}",
+        fixtures().display()
+    );
 
     let schema = common::schema_validator("case.schema.json");
     let mut failed = Vec::new();
@@ -44,7 +50,11 @@ fn golden_email_fixtures() {
         let actual = actual_output(&raw);
         if let Some(case) = actual.get("case") {
             let problems = common::violations(&schema, case);
-            assert!(problems.is_empty(), "{}: schema violations:\n{problems}", eml.display());
+            assert!(
+                problems.is_empty(),
+                "{}: schema violations:\n{problems}",
+                eml.display()
+            );
         }
         let pretty = serde_json::to_string_pretty(&actual).expect("serialize") + "\n";
         let expected_path = eml.with_extension("json");
@@ -60,7 +70,11 @@ fn golden_email_fixtures() {
             failed.push(failed_path.display().to_string());
         }
     }
-    assert!(failed.is_empty(), "golden mismatches, actual output written to:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "golden mismatches, actual output written to:\n{}",
+        failed.join("\n")
+    );
 }
 
 fn expected(path: &Path) -> Option<serde_json::Value> {

@@ -36,9 +36,15 @@ pub(crate) fn take_attachments<'a>(
         let Some(bytes) = part_bytes(raw, part, body) else {
             continue;
         };
+        let filename = part.attachment_name().and_then(clean);
+        // An empty unnamed part is an artifact of a stray boundary (a sender's MIME bug), not
+        // something the customer attached; listing it would only confuse the agent.
+        if bytes.is_empty() && filename.is_none() {
+            continue;
+        }
         let sha256 = sha256_hex(&bytes);
         attachments.push(Attachment {
-            filename: part.attachment_name().and_then(clean),
+            filename,
             content_type,
             size: bytes.len() as u64,
             blob_ref: Some(format!("sha256:{sha256}")),
