@@ -63,19 +63,19 @@ pub(crate) fn find_binary(name: &str, env_override: &str) -> Result<PathBuf, Mis
 /// # Panics
 /// On any other error, and on a missing binary under CI: both mean the test cannot prove anything.
 pub fn require<T>(result: anyhow::Result<T>) -> Option<T> {
+    require_under(result, is_ci())
+}
+
+fn require_under<T>(result: anyhow::Result<T>, ci: bool) -> Option<T> {
     match result {
         Ok(server) => Some(server),
         Err(error) => match error.downcast_ref::<MissingBinary>() {
-            Some(missing) if !is_ci() => {
+            Some(missing) if !ci => {
                 eprintln!();
-                eprintln!(
-                    "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-                );
+                eprintln!("{}", "!".repeat(76));
                 eprintln!("!!! SKIPPING TEST: {missing}");
                 eprintln!("!!! install it (see .ci/run) to run this test; under CI it would fail");
-                eprintln!(
-                    "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-                );
+                eprintln!("{}", "!".repeat(76));
                 None
             }
             Some(missing) => panic!("CI is set and a test server is missing: {missing}"),
@@ -96,4 +96,42 @@ macro_rules! require_server {
             None => return,
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing() -> anyhow::Result<()> {
+        Err(MissingBinary {
+            name: "redis-server".into(),
+            env_override: "INTAKE_REDIS_SERVER".into(),
+        }
+        .into())
+    }
+
+    #[test]
+    fn missing_binary_skips_outside_ci() {
+        assert!(require_under(missing(), false).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "CI is set")]
+    fn missing_binary_fails_under_ci() {
+        let _ = require_under(missing(), true);
+    }
+
+    #[test]
+    #[should_panic(expected = "failed to start test server")]
+    fn other_errors_always_fail() {
+        let _ = require_under(Err::<(), _>(anyhow::anyhow!("boom")), false);
+    }
+
+    #[test]
+    fn found_binaries_are_files() {
+        if let Ok(sh) = find_binary("sh", "INTAKE_TEST_NO_SUCH_OVERRIDE") {
+            assert!(sh.is_file());
+        }
+        assert!(find_binary("intake-no-such-binary", "INTAKE_TEST_NO_SUCH_OVERRIDE").is_err());
+    }
 }

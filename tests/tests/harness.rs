@@ -225,6 +225,41 @@ async fn idle_client_sees_append() {
 }
 
 #[tokio::test]
+async fn dovecot_takes_the_whole_corpus() {
+    let dovecot = require_server!(Dovecot::start().await);
+    let messages = corpus_messages().unwrap();
+    for path in &messages {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    let count = dovecot.message_count("INBOX").await.unwrap();
+    assert_eq!(count as usize, messages.len());
+}
+
+#[tokio::test]
+async fn idle_client_sees_maildir_delivery() {
+    let dovecot = require_server!(Dovecot::start().await);
+    let mut session = dovecot.imap_session().await.unwrap();
+    session.select("INBOX").await.unwrap();
+    let mut idle = session.idle();
+    idle.init().await.unwrap();
+    let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(10));
+    dovecot
+        .deliver(dovecot.user(), "INBOX", &message(1))
+        .unwrap();
+    let response = wait.await.unwrap();
+    assert!(
+        matches!(
+            response,
+            async_imap::extensions::idle::IdleResponse::NewData(_)
+        ),
+        "IDLE must report the delivery, got {response:?}"
+    );
+    idle.done().await.unwrap().logout().await.unwrap();
+}
+
+#[tokio::test]
 async fn wait_until_polls_and_times_out() {
     let start = std::time::Instant::now();
     let ok = wait_until(
