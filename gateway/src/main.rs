@@ -3,6 +3,7 @@
 //! - `intake config check FILE`: validate a config without touching the network (exit 2 on errors)
 //! - `intake check --config FILE`: try Redis and every channel, ingest nothing
 //! - `intake run --config FILE`: run the gateway until SIGTERM/SIGINT
+//! - `intake tail --config FILE`: print stream entries as they land
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod cli_check;
+mod cli_tail;
 mod logging;
 
 #[derive(Debug, Parser)]
@@ -47,6 +49,17 @@ enum Command {
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         shutdown_deadline: Duration,
     },
+    /// Print stream entries (cases and dead letters) as they land, one line each.
+    Tail {
+        #[arg(long, short, env = "INTAKE_CONFIG")]
+        config: PathBuf,
+        /// Only entries appended from now on.
+        #[arg(long)]
+        new: bool,
+        /// Stop after this long (e.g. "20s"); follow forever when absent.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +94,13 @@ fn main() -> ExitCode {
         },
         Command::Check { config } => with_config(&config, |config| {
             runtime()?.block_on(cli_check::run(config))
+        }),
+        Command::Tail {
+            config,
+            new,
+            duration,
+        } => with_config(&config, |config| {
+            runtime()?.block_on(cli_tail::run(config, new, duration))
         }),
         Command::Run {
             config,

@@ -11,6 +11,7 @@ pub mod dovecot;
 pub mod net;
 mod process;
 pub mod redis;
+pub mod setup;
 pub mod skip;
 pub mod wait;
 

@@ -42,11 +42,17 @@ async fn repeat_returns_the_first_entry() {
     let mut sink = sink_for(&cfg);
 
     let first = sink.append(&[entry(&["k1"], "{}")]).await.unwrap();
-    let again = sink.append(&[entry(&["k1"], "{\"other\":1}")]).await.unwrap();
+    let again = sink
+        .append(&[entry(&["k1"], "{\"other\":1}")])
+        .await
+        .unwrap();
     let AppendOutcome::Appended(id) = first[0].as_ref().unwrap().clone() else {
         panic!("first append must append: {first:?}");
     };
-    assert_eq!(again[0].as_ref().unwrap(), &AppendOutcome::Duplicate(id.clone()));
+    assert_eq!(
+        again[0].as_ref().unwrap(),
+        &AppendOutcome::Duplicate(id.clone())
+    );
 
     let entries = redis.read_stream("intake:cases").await.unwrap();
     assert_eq!(entries.len(), 1);
@@ -75,9 +81,14 @@ async fn fallback_key_catches_a_renumbered_message() {
     let cfg = config(&redis.url(), "{intake}:cases", "{intake}:dead");
     let mut sink = sink_for(&cfg);
 
-    sink.append(&[entry(&["uid:1:5", "sha:abc"], "{}")]).await.unwrap();
+    sink.append(&[entry(&["uid:1:5", "sha:abc"], "{}")])
+        .await
+        .unwrap();
     // After a UIDVALIDITY change the same bytes arrive under a new UID key.
-    let renumbered = sink.append(&[entry(&["uid:2:1", "sha:abc"], "{}")]).await.unwrap();
+    let renumbered = sink
+        .append(&[entry(&["uid:2:1", "sha:abc"], "{}")])
+        .await
+        .unwrap();
     assert!(matches!(renumbered[0], Ok(AppendOutcome::Duplicate(_))));
     // The new primary key was recorded too: it alone now finds the entry.
     let by_new_key = sink.append(&[entry(&["uid:2:1"], "{}")]).await.unwrap();
@@ -111,7 +122,11 @@ async fn pipelined_batch_is_exactly_once_and_ordered() {
         })
         .collect();
     let first = sink.append(&batch).await.unwrap();
-    assert!(first.iter().all(|r| matches!(r, Ok(AppendOutcome::Appended(_)))));
+    assert!(
+        first
+            .iter()
+            .all(|r| matches!(r, Ok(AppendOutcome::Appended(_))))
+    );
     let second = sink.append(&batch).await.unwrap();
     for (a, b) in first.iter().zip(&second) {
         assert_eq!(
@@ -123,10 +138,17 @@ async fn pipelined_batch_is_exactly_once_and_ordered() {
     let dead = redis.read_stream("intake:dead").await.unwrap();
     assert_eq!(cases.len() + dead.len(), 1000);
     assert_eq!(dead.len(), 100);
-    assert!(dead.iter().all(|(_, f)| f.contains_key("dead_letter") && !f.contains_key("case")));
+    assert!(
+        dead.iter()
+            .all(|(_, f)| f.contains_key("dead_letter") && !f.contains_key("case"))
+    );
     // Receive order is stream order.
     let docs: Vec<&str> = cases.iter().map(|(_, f)| f["case"].as_str()).collect();
-    let expected: Vec<&str> = keys.iter().map(String::as_str).filter(|k| !k.ends_with('7')).collect();
+    let expected: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.ends_with('7'))
+        .collect();
     assert_eq!(docs, expected);
 }
 
@@ -141,7 +163,11 @@ async fn redis_restart_loses_the_script_cache_and_the_sink_recovers() {
     let down = sink.append(&[entry(&["during"], "{}")]).await;
     match down {
         Err(e) => assert!(e.is_transient(), "redis down must be transient: {e}"),
-        Ok(results) => assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.is_transient()))),
+        Ok(results) => assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().is_err_and(|e| e.is_transient()))
+        ),
     }
 
     redis.restart().await.unwrap();

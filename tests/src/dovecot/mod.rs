@@ -56,6 +56,12 @@ impl Dovecot {
     /// Starts Dovecot with these `(user, password)` pairs; the first is the primary user that
     /// [`user`](Self::user), [`imap_session`](Self::imap_session) and [`append`](Self::append) use.
     pub async fn start_with_users(users: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_on(users, None).await
+    }
+
+    /// Starts Dovecot with these users on `port` (a free port when None); the demo uses a fixed
+    /// port so that the example config finds it.
+    pub async fn start_on(users: &[(&str, &str)], port: Option<u16>) -> anyhow::Result<Self> {
         let binary = find_binary("dovecot", "INTAKE_DOVECOT")?;
         anyhow::ensure!(!users.is_empty(), "Dovecot needs at least one user");
         let users: Vec<(String, String)> = users
@@ -73,7 +79,10 @@ impl Dovecot {
                     .prefix("intake-dovecot-")
                     .tempdir()
                     .context("create dovecot temp dir")?,
-                port: free_port()?,
+                port: match port {
+                    Some(port) => port,
+                    None => free_port()?,
+                },
                 users: users.clone(),
                 owner: owner.clone(),
             };

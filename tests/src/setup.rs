@@ -1,0 +1,120 @@
+//! Wiring the gateway to the harness's servers: typed configs for in-process gateways, TOML
+//! files and the `intake` binary for child-process tests, and schema validation of entries.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use intake_config::{
+    AfterIngest, BlobsConfig, ChannelConfig, Config, EmailConfig, HttpConfig, RedisConfig, Secret,
+    TlsMode,
+};
+
+use crate::dovecot::Dovecot;
+use crate::redis::RedisServer;
+
+/// Default stream names used by the tests.
+pub const CASES: &str = "intake:cases";
+pub const DEAD: &str = "intake:dead";
+
+/// An email channel on the harness's Dovecot, with test-friendly defaults.
+pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfig {
+    EmailConfig {
+        name: name.to_string(),
+        host: "127.0.0.1".into(),
+        port: dovecot.port(),
+        tls: TlsMode::None,
+        allow_insecure: false,
+        username: dovecot.user().to_string(),
+        password: Secret::new(dovecot.password()),
+        mailbox: mailbox.to_string(),
+        after_ingest: AfterIngest::Seen,
+        idle: true,
+        poll_interval: Duration::from_secs(1),
+        batch_size: 100,
+        max_message_bytes: 25 * 1024 * 1024,
+    }
+}
+
+/// A whole config: the harness's Redis, HTTP on a free port, blobs in `blob_dir`.
+pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) -> Config {
+    Config {
+        redis: RedisConfig {
+            url: Secret::new(redis.url()),
+            stream: CASES.into(),
+            dead_letter_stream: DEAD.into(),
+            dedupe_ttl: Duration::from_secs(86_400),
+        },
+        http: HttpConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        },
+        blobs: BlobsConfig {
+            dir: blob_dir.to_path_buf(),
+        },
+        channels: channels.into_iter().map(ChannelConfig::Email).collect(),
+    }
+}
+
+/// The same config as TOML for the `intake` binary; the password is read from `IMAP_PASSWORD`.
+pub fn config_toml(config: &Config, http_port: u16) -> String {
+    let mut out = format!(
+        "[redis]\nurl = {:?}\nstream = {:?}\ndead_letter_stream = {:?}\n\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\n[blobs]\ndir = {:?}\n",
+        config.redis.url.expose(),
+        config.redis.stream,
+        config.redis.dead_letter_stream,
+        config.blobs.dir.display().to_string(),
+    );
+    for channel in &config.channels {
+        let ChannelConfig::Email(e) = channel;
+        let after = match &e.after_ingest {
+            AfterIngest::Seen => "\"seen\"".to_string(),
+            AfterIngest::Delete => "\"delete\"".to_string(),
+            AfterIngest::MoveTo(f) => format!("{{ move_to = {f:?} }}"),
+        };
+        out.push_str(&format!(
+            "\n[[channels]]\ntype = \"email\"\nname = {:?}\nhost = {:?}\nport = {}\ntls = \"none\"\nusername = {:?}\npassword_env = \"IMAP_PASSWORD\"\nmailbox = {:?}\nafter_ingest = {after}\nidle = {}\npoll_interval = \"{}ms\"\nbatch_size = {}\n",
+            e.name,
+            e.host,
+            e.port,
+            e.username,
+            e.mailbox,
+            e.idle,
+            e.poll_interval.as_millis(),
+            e.batch_size,
+        ));
+    }
+    out
+}
+
+/// The `intake` binary built next to the test executables (`target/<profile>/intake`); built
+/// on demand when a test runs alone.
+pub fn intake_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("current test executable")?;
+    // target/<profile>/deps/<test> -> target/<profile>/intake
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable is not inside target/<profile>/deps")?;
+    let binary = profile_dir.join("intake");
+    if !binary.is_file() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "intake-gateway", "--bin", "intake"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .context("cargo build of the intake binary")?;
+        anyhow::ensure!(status.success(), "building the intake binary failed");
+    }
+    anyhow::ensure!(binary.is_file(), "no intake binary at {}", binary.display());
+    Ok(binary)
+}
+
+/// A compiled JSON Schema from `docs/` (e.g. `case.schema.json`).
+pub fn schema(name: &str) -> anyhow::Result<jsonschema::Validator> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let schema: serde_json::Value = serde_json::from_str(&text)?;
+    jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("schema {name}: {e}"))
+}

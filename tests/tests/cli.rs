@@ -1,0 +1,116 @@
+//! The `intake` command line: `config check` exit codes and messages, `check` against live and
+//! dead servers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use intake_tests::dovecot::Dovecot;
+use intake_tests::redis::RedisServer;
+use intake_tests::require_server;
+use intake_tests::setup::{config, config_toml, email_channel, intake_binary};
+
+#[test]
+fn config_check_accepts_the_example_and_reports_every_error_with_exit_2() {
+    let binary = intake_binary().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/intake.example.toml");
+    let ok = Command::new(&binary)
+        .args(["config", "check", example])
+        .env("IMAP_PASSWORD", "x")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[redis]\nurl = \"http://x\"\n[[channels]]\ntype = \"email\"\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"INTAKE_TEST_UNSET_VAR\"\n[[channels]]\ntype = \"email\"\nname = \"b\"\nhost = \"example.com\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"IMAP_PW_MISSING\"\n",
+    )
+    .unwrap();
+    let out = Command::new(&binary)
+        .args(["config", "check"])
+        .arg(&bad)
+        .env_remove("INTAKE_TEST_UNSET_VAR")
+        .env_remove("IMAP_PW_MISSING")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for path in [
+        "redis.url",
+        "channels[0].password_env",
+        "channels[1].password_env",
+        "channels[1].tls",
+    ] {
+        assert!(stderr.contains(path), "missing {path} in:\n{stderr}");
+    }
+    assert!(stderr.contains("IMAP_PW_MISSING"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_each_part_without_ingesting() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    dovecot
+        .deliver(dovecot.user(), "INBOX", b"Subject: x\r\n\r\nbody\r\n")
+        .unwrap();
+    let binary = intake_binary().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = email_channel(&dovecot, "good", "INBOX");
+    let mut missing_box = email_channel(&dovecot, "nobox", "NoSuchFolder");
+    missing_box.username = dovecot.user().into();
+    let cfg = config(&redis, &dir.path().join("blobs"), vec![good, missing_box]);
+    let path = dir.path().join("intake.toml");
+    std::fs::write(&path, config_toml(&cfg, 0)).unwrap();
+
+    let out = Command::new(&binary)
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("IMAP_PASSWORD", dovecot.password())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("redis") && stdout.contains(": ok"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("channel good") && l.contains("ok")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("channel nobox") && l.contains("FAILED")),
+        "{stdout}"
+    );
+
+    let wrong = Command::new(&binary)
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("IMAP_PASSWORD", "wrong-password-123")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&wrong.stdout),
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert!(all.contains("authentication"), "{all}");
+    assert!(
+        !all.contains("wrong-password-123"),
+        "the password leaked: {all}"
+    );
+    // Nothing was ingested or marked by the check.
+    assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 0);
+    let flags = dovecot.flags("INBOX").await.unwrap();
+    assert!(flags.values().all(|f| !f.iter().any(|f| f == "\\Seen")));
+}

@@ -1,0 +1,86 @@
+//! Assertions shared by the end-to-end tests: reading both streams and checking the
+//! exactly-once contract on them.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use intake_tests::redis::{RedisServer, StreamEntry};
+use intake_tests::setup::{CASES, DEAD, schema};
+
+/// Entries of the case and dead-letter streams.
+pub async fn entries(redis: &RedisServer) -> (Vec<StreamEntry>, Vec<StreamEntry>) {
+    (
+        redis.read_stream(CASES).await.unwrap(),
+        redis.read_stream(DEAD).await.unwrap(),
+    )
+}
+
+/// XLEN of both streams together; 0 while Redis is unreachable.
+pub async fn total(redis: &RedisServer) -> u64 {
+    let cases = redis.stream_len(CASES).await.unwrap_or(0);
+    let dead = redis.stream_len(DEAD).await.unwrap_or(0);
+    cases + dead
+}
+
+/// Waits until both streams together hold `expected` entries, then a little longer to catch
+/// any extra (duplicate) entry arriving late.
+pub async fn wait_for_total(redis: &RedisServer, expected: u64, timeout: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let n = total(redis).await;
+        assert!(
+            n <= expected,
+            "more entries than messages: {n} > {expected}"
+        );
+        if n == expected {
+            break;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "timed out with {n} of {expected} entries"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(total(redis).await, expected, "entries kept arriving");
+}
+
+/// Checks the stream contract on every entry: flat fields present, idempotency keys unique
+/// across both streams, every document valid against its schema. Returns the key set.
+pub async fn assert_exactly_once(redis: &RedisServer, expected: usize) -> HashSet<String> {
+    let (cases, dead) = entries(redis).await;
+    assert_eq!(cases.len() + dead.len(), expected, "one entry per message");
+    let case_schema = schema("case.schema.json").unwrap();
+    let dead_schema = schema("dead_letter.schema.json").unwrap();
+    let mut keys = HashSet::new();
+    for (id, fields) in cases.iter().chain(&dead) {
+        for f in ["v", "event", "channel", "idempotency_key", "case_id"] {
+            assert!(fields.contains_key(f), "entry {id} lacks {f}");
+        }
+        assert!(
+            keys.insert(fields["idempotency_key"].clone()),
+            "duplicate idempotency key {}",
+            fields["idempotency_key"]
+        );
+    }
+    for (id, fields) in &cases {
+        let doc: serde_json::Value = serde_json::from_str(&fields["case"]).unwrap();
+        let errors: Vec<String> = case_schema
+            .iter_errors(&doc)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "case {id} invalid: {errors:?}");
+        assert_eq!(doc["idempotency_key"], fields["idempotency_key"].as_str());
+    }
+    for (id, fields) in &dead {
+        let doc: serde_json::Value = serde_json::from_str(&fields["dead_letter"]).unwrap();
+        let errors: Vec<String> = dead_schema
+            .iter_errors(&doc)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "dead letter {id} invalid: {errors:?}");
+    }
+    keys
+}

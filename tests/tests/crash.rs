@@ -1,0 +1,93 @@
+//! The `intake` binary as a child process, SIGKILLed at random points mid-ingest and restarted:
+//! still exactly one entry per message. Ends with a SIGTERM that must exit 0.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use intake_config::AfterIngest;
+use intake_tests::dovecot::Dovecot;
+use intake_tests::redis::RedisServer;
+use intake_tests::require_server;
+use intake_tests::setup::{config, config_toml, email_channel, intake_binary};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use rand::{Rng, SeedableRng};
+
+fn spawn(binary: &std::path::Path, config_path: &std::path::Path, password: &str) -> Child {
+    Command::new(binary)
+        .args(["run", "--config"])
+        .arg(config_path)
+        .env("IMAP_PASSWORD", password)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_keeps_exactly_once() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let binary = intake_binary().unwrap();
+    let corpus = intake_tests::corpus::corpus_messages().unwrap();
+    for path in &corpus {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    dovecot.create_mailbox("Processed").await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut channel = email_channel(&dovecot, "support", "INBOX");
+    channel.batch_size = 20;
+    channel.after_ingest = AfterIngest::MoveTo("Processed".into());
+    let cfg = config(&redis, &work.path().join("blobs"), vec![channel]);
+    let config_path = work.path().join("intake.toml");
+    let http_port = intake_tests::net::free_port().unwrap();
+    std::fs::write(&config_path, config_toml(&cfg, http_port)).unwrap();
+
+    let seed: u64 = rand::rng().random();
+    eprintln!("crash test seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let expected = corpus.len() as u64;
+    for round in 0..5 {
+        let before = common::total(&redis).await;
+        let mut child = spawn(&binary, &config_path, dovecot.password());
+        // Kill somewhere between "just connected" and "well into a batch".
+        let progress = rng.random_range(1..60);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while common::total(&redis).await < (before + progress).min(expected)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..50))).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let after = common::total(&redis).await;
+        eprintln!("round {round}: killed at {after} entries (was {before})");
+        assert!(after <= expected);
+    }
+
+    let mut child = spawn(&binary, &config_path, dovecot.password());
+    common::wait_for_total(&redis, expected, Duration::from_secs(180)).await;
+    common::assert_exactly_once(&redis, corpus.len()).await;
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
+    )
+    .await
+    .expect("every message moved");
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "SIGTERM must exit 0, got {status}");
+}

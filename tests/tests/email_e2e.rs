@@ -1,0 +1,217 @@
+//! The email channel end to end, in process: a real Dovecot, a real redis-server, the gateway.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use intake_config::AfterIngest;
+use intake_gateway::Gateway;
+use intake_tests::dovecot::Dovecot;
+use intake_tests::redis::RedisServer;
+use intake_tests::require_server;
+use intake_tests::setup::{config, email_channel};
+
+fn sample(i: usize) -> Vec<u8> {
+    format!(
+        "From: Customer {i} <c{i}@example.com>\r\nTo: support@example.com\r\nSubject: help {i}\r\nMessage-ID: <m{i}@example.com>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nbody {i}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_corpus_lands_exactly_once_and_is_moved() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let corpus = intake_tests::corpus::corpus_messages().unwrap();
+    assert!(
+        corpus.len() >= 500,
+        "corpus has only {} messages",
+        corpus.len()
+    );
+    for path in &corpus {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    dovecot.create_mailbox("Processed").await.unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let mut channel = email_channel(&dovecot, "support", "INBOX");
+    channel.after_ingest = AfterIngest::MoveTo("Processed".into());
+    channel.max_message_bytes = 1024 * 1024;
+    let gateway = Gateway::start(config(&redis, blobs.path(), vec![channel]))
+        .await
+        .unwrap();
+
+    common::wait_for_total(&redis, corpus.len() as u64, Duration::from_secs(180)).await;
+    common::assert_exactly_once(&redis, corpus.len()).await;
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
+    )
+    .await
+    .expect("every message moved out of INBOX");
+    assert_eq!(
+        dovecot.message_count("Processed").await.unwrap() as usize,
+        corpus.len()
+    );
+
+    // Every case's raw message and attachments are in the blob directory.
+    let (cases, dead) = common::entries(&redis).await;
+    for (_, fields) in &cases {
+        let doc: serde_json::Value = serde_json::from_str(&fields["case"]).unwrap();
+        let raw = doc["raw_ref"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:");
+        assert!(blob_exists(blobs.path(), raw), "raw blob {raw} missing");
+        for a in doc["attachments"].as_array().unwrap() {
+            if let Some(r) = a["ref"].as_str() {
+                assert!(blob_exists(blobs.path(), r.trim_start_matches("sha256:")));
+            }
+        }
+    }
+    eprintln!("corpus: {} cases, {} dead letters", cases.len(), dead.len());
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
+
+fn blob_exists(dir: &std::path::Path, sha: &str) -> bool {
+    dir.join(&sha[0..2]).join(&sha[2..4]).join(sha).is_file()
+}
+
+async fn lands_while_waiting(idle: bool) {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let mut channel = email_channel(&dovecot, "support", "INBOX");
+    channel.idle = idle;
+    channel.poll_interval = Duration::from_millis(500);
+    let gateway = Gateway::start(config(&redis, blobs.path(), vec![channel]))
+        .await
+        .unwrap();
+    // Let the channel connect and settle into IDLE (or its poll sleep) on an empty mailbox.
+    intake_tests::wait::wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async { gateway.health().is_ready() },
+    )
+    .await
+    .expect("gateway becomes ready");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    for i in 0..3 {
+        dovecot.append("INBOX", &sample(i)).await.unwrap();
+    }
+    common::wait_for_total(&redis, 3, Duration::from_secs(15)).await;
+    common::assert_exactly_once(&redis, 3).await;
+    intake_tests::wait::wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            let flags = dovecot.flags("INBOX").await.unwrap_or_default();
+            flags.len() == 3 && flags.values().all(|f| f.iter().any(|f| f == "\\Seen"))
+        },
+    )
+    .await
+    .expect("every message marked \\Seen");
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_wakes_an_idling_gateway() {
+    lands_while_waiting(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_is_found_by_polling_without_idle() {
+    lands_while_waiting(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uidvalidity_change_does_not_duplicate() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &sample(i))
+            .unwrap();
+    }
+    let cfg = config(
+        &redis,
+        blobs.path(),
+        vec![email_channel(&dovecot, "support", "INBOX")],
+    );
+    let gateway = Gateway::start(cfg.clone()).await.unwrap();
+    common::wait_for_total(&redis, 5, Duration::from_secs(20)).await;
+    gateway.shutdown(Duration::from_secs(5)).await;
+
+    let before = dovecot.uidvalidity("INBOX").await.unwrap();
+    let after = dovecot.reset_uidvalidity("INBOX").await.unwrap();
+    assert_ne!(before, after, "the harness must really change UIDVALIDITY");
+    for i in 5..7 {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &sample(i))
+            .unwrap();
+    }
+    let gateway = Gateway::start(cfg).await.unwrap();
+    common::wait_for_total(&redis, 7, Duration::from_secs(20)).await;
+    common::assert_exactly_once(&redis, 7).await;
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_mid_ingest_loses_and_duplicates_nothing() {
+    let redis = require_server!(RedisServer::start_persistent().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let corpus = intake_tests::corpus::corpus_messages().unwrap();
+    for path in &corpus {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    let blobs = tempfile::tempdir().unwrap();
+    let mut channel = email_channel(&dovecot, "support", "INBOX");
+    channel.batch_size = 10;
+    channel.after_ingest = AfterIngest::Delete;
+    let gateway = Gateway::start(config(&redis, blobs.path(), vec![channel]))
+        .await
+        .unwrap();
+
+    intake_tests::wait::wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || async { common::total(&redis).await > 0 },
+    )
+    .await
+    .expect("ingest starts");
+    redis.kill();
+    let seen_down = intake_tests::wait::wait_until(
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        || async { !gateway.health().is_ready() },
+    )
+    .await;
+    assert!(seen_down.is_ok(), "/readyz must report redis down");
+    let remaining_during_outage = dovecot.message_count("INBOX").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    // Nothing is acked (deleted) while Redis is down.
+    assert_eq!(
+        dovecot.message_count("INBOX").await.unwrap(),
+        remaining_during_outage
+    );
+    redis.restart().await.unwrap();
+
+    common::wait_for_total(&redis, corpus.len() as u64, Duration::from_secs(180)).await;
+    common::assert_exactly_once(&redis, corpus.len()).await;
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
+    )
+    .await
+    .expect("every message deleted after ingest");
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
