@@ -1,0 +1,53 @@
+//! Rough normalize throughput over the shared email corpus, single thread:
+//! `cargo run --release -p intake-normalizer --example corpus_throughput [DIR] [ROUNDS]`.
+//! Files are read into memory first so only normalization (parse, decode, sanitize, hash) is
+//! timed; the case is serialized too, because the gateway always does that next.
+
+use std::time::Instant;
+
+use intake_normalizer::email::{EmailContext, normalize_email};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/email").to_owned()
+    });
+    let rounds: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(20);
+
+    let mut messages = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "eml") {
+            messages.push(std::fs::read(&path)?);
+        }
+    }
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let ctx = EmailContext {
+        channel_name: "bench",
+        case_id: "0190b6a0-0000-7000-8000-000000000001",
+        idempotency_key: "email:bench:INBOX:1:1",
+        received_at: "2024-07-01T12:00:00Z",
+        imap: None,
+    };
+
+    let (mut ok, mut json_bytes) = (0usize, 0usize);
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for raw in &messages {
+            if let Ok(normalized) = normalize_email(raw, &ctx) {
+                ok += 1;
+                json_bytes += serde_json::to_vec(&normalized.case)?.len();
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let total = messages.len() * rounds;
+    println!(
+        "{} messages x {rounds} rounds: {ok}/{total} ok, {:.0} msgs/s, {:.1} MB/s in, {:.1} MB JSON out",
+        messages.len(),
+        total as f64 / elapsed,
+        (bytes * rounds) as f64 / elapsed / 1e6,
+        json_bytes as f64 / 1e6,
+    );
+    Ok(())
+}
