@@ -180,7 +180,9 @@ fn unparsable(reason: &str) -> NormalizeError {
 /// stripped of CR/LF/NUL, lowercased names.
 pub fn read_headers(raw: &[u8]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Some(message) = PARSER.parse_headers(raw) else {
+    // Same guard as `parse`: mail-parser's debug assertions fire on some truncated MIME (a header
+    // block cut off before its multipart body, as for oversized messages).
+    let Ok(Some(message)) = catch_unwind(|| PARSER.parse_headers(raw)) else {
         return out;
     };
     let Some(root) = message.parts.first() else {
