@@ -30,12 +30,28 @@ pub trait Channel: Send + 'static {
         max: usize,
     ) -> impl Future<Output = Result<Vec<Inbound>, ChannelError>> + Send;
 
+    /// A live view of the channel's connection, so /readyz is truthful while `receive` waits
+    /// (in IDLE, say) rather than only when a batch arrives. None when the channel has none.
+    fn status(&self) -> Option<tokio::sync::watch::Receiver<ChannelStatus>> {
+        None
+    }
+
     /// Marks messages done, in receive order, after their cases are durable. `receipts` is
     /// always a prefix of what the last `receive` returned that was not acked yet.
     fn ack(
         &mut self,
         receipts: Vec<Receipt>,
     ) -> impl Future<Output = Result<(), ChannelError>> + Send;
+}
+
+/// A channel's connection state as it reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelStatus {
+    Connecting,
+    /// Connected and able to receive (the mailbox is selected, the bot is polling, ...).
+    Connected,
+    /// The last attempt failed; the text is the error, safe to show (no secrets).
+    Failed(String),
 }
 
 /// Where a channel keeps its position (e.g. IMAP UIDVALIDITY + highest committed UID). The

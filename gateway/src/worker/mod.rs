@@ -9,7 +9,7 @@ mod prepare;
 
 use std::time::Duration;
 
-use intake_channels::{Channel, ChannelError, Inbound};
+use intake_channels::{Channel, ChannelError, ChannelStatus, Inbound};
 use tokio_util::sync::CancellationToken;
 
 pub use prepare::{PrepareContext, Prepared, channel_ref};
@@ -60,6 +60,9 @@ impl<C: Channel> ChannelWorker<C> {
     /// Runs until `shutdown.stop` is cancelled and the batch in flight is done (or aborted).
     pub async fn run(mut self) {
         let part = part_name(&self.channel);
+        if let Some(status) = self.channel.status() {
+            tokio::spawn(forward_status(status, self.health.clone(), part.clone()));
+        }
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         loop {
             let received = tokio::select! {
@@ -182,6 +185,26 @@ impl<C: Channel> ChannelWorker<C> {
         tokio::select! {
             _ = token.cancelled() => false,
             _ = tokio::time::sleep(delay) => true,
+        }
+    }
+}
+
+/// Mirrors the channel's own connection reports into the health registry until the channel is
+/// dropped.
+async fn forward_status(
+    mut status: tokio::sync::watch::Receiver<ChannelStatus>,
+    health: Health,
+    part: String,
+) {
+    loop {
+        let current = status.borrow_and_update().clone();
+        match current {
+            ChannelStatus::Connected => health.up(&part),
+            ChannelStatus::Failed(error) => health.down(&part, &error),
+            ChannelStatus::Connecting => {}
+        }
+        if status.changed().await.is_err() {
+            return;
         }
     }
 }
