@@ -269,3 +269,46 @@ async fn polling_uidvalidity_reset_and_bad_password() -> TestResult {
     assert!(!err.to_string().contains("wrong-password-123"));
     Ok(())
 }
+
+/// Rough throughput of receive + ack over loopback (not a pass/fail test):
+/// `cargo test -p intake-channels --release --test email_dovecot throughput -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "benchmark"]
+async fn throughput() -> TestResult {
+    if !dovecot_available("throughput") {
+        return Ok(());
+    }
+    let dovecot = Dovecot::start().await?;
+    let count = 20_000;
+    dovecot.deliver("INBOX", &message(0, "first")).await?;
+    let body = "Hello, my order has not arrived yet. ".repeat(60);
+    dovecot.write_maildir((1..count).map(|n| message(n, &body)))?;
+    let store = MemoryCheckpointStore::new();
+    let mut config = config(&dovecot, AfterIngest::Seen);
+    config.batch_size = 500;
+    let mut channel = channel(config, &store);
+    let started = std::time::Instant::now();
+    let mut received = 0;
+    let (mut in_receive, mut in_ack) = (Duration::ZERO, Duration::ZERO);
+    while received < count {
+        let step = std::time::Instant::now();
+        let batch = receive(&mut channel, 500).await?;
+        in_receive += step.elapsed();
+        if received == 0 {
+            eprintln!("first receive {:?}", step.elapsed());
+        }
+        received += batch.len();
+        let step = std::time::Instant::now();
+        channel
+            .ack(batch.iter().map(|item| item.receipt).collect())
+            .await?;
+        in_ack += step.elapsed();
+    }
+    eprintln!("receive {in_receive:?}, ack {in_ack:?}");
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{received} messages in {elapsed:?}: {:.0} msgs/s",
+        received as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}

@@ -103,6 +103,21 @@ impl Dovecot {
         Ok(())
     }
 
+    /// Writes messages straight into the user's Maildir `new/` (fast bulk delivery), named the way
+    /// Dovecot's LDA/LMTP name them (`S=` size, `W=` CRLF size; `raw` must use CRLF). The Maildir
+    /// must exist already (deliver one message by IMAP first).
+    pub fn write_maildir(&self, messages: impl Iterator<Item = Vec<u8>>) -> TestResult {
+        let new = self.dir.path().join("mail").join(USER).join("new");
+        for (n, raw) in messages.enumerate() {
+            let size = raw.len();
+            std::fs::write(
+                new.join(format!("{n}.test{}.localhost,S={size},W={size}", self.port)),
+                raw,
+            )?;
+        }
+        Ok(())
+    }
+
     pub async fn create_folder(&self, name: &str) -> TestResult {
         let mut session = self.client().await?;
         session.create(name).await?;
