@@ -144,6 +144,15 @@ async fn oversized_message_is_rejected_with_headers_only() -> TestResult {
             assert_eq!(rejection.reason, "too_large");
             assert!(rejection.size.is_some_and(|size| size > 5000));
             assert_eq!(rejection.source.imap.as_ref().map(|imap| imap.uid), Some(2));
+            // Only the header block was fetched, and it was parsed.
+            assert_eq!(
+                rejection.headers.get("subject").map(String::as_str),
+                Some("help 2")
+            );
+            assert_eq!(
+                rejection.source.message_id.as_deref(),
+                Some("m2@example.com")
+            );
         }
         other => return Err(format!("expected a rejection, got {other:?}").into()),
     }
@@ -310,5 +319,25 @@ async fn throughput() -> TestResult {
         "{received} messages in {elapsed:?}: {:.0} msgs/s",
         received as f64 / elapsed.as_secs_f64()
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn tls_against_a_plaintext_server_is_a_tls_error() -> TestResult {
+    if !dovecot_available("tls_against_a_plaintext_server_is_a_tls_error") {
+        return Ok(());
+    }
+    let dovecot = Dovecot::start().await?;
+    for mode in [TlsMode::Implicit, TlsMode::Starttls] {
+        let mut config = config(&dovecot, AfterIngest::Seen);
+        config.tls = mode;
+        let store = MemoryCheckpointStore::new();
+        let result = tokio::time::timeout(STEP, channel(config, &store).receive(1)).await?;
+        let err = result
+            .err()
+            .ok_or("tls against a plaintext server succeeded")?;
+        assert!(matches!(err, ChannelError::Tls { .. }), "{mode:?}: {err}");
+        assert!(!err.to_string().contains(PASSWORD));
+    }
     Ok(())
 }

@@ -213,13 +213,21 @@ async fn handshake(
         endpoint: endpoint.to_string(),
         detail,
     };
-    let server_name = ServerName::try_from(config.host.clone())
+    let server_name = ServerName::try_from(host(config).to_string())
         .map_err(|e| tls_error(format!("invalid server name: {e}")))?;
     let connector = TlsConnector::from(client_config().map_err(|e| tls_error(e.to_string()))?);
     connector
         .connect(server_name, tcp)
         .await
         .map_err(|e| tls_error(e.to_string()))
+}
+
+/// The host without the brackets an IPv6 literal may carry in config (`[::1]`).
+fn host(config: &EmailConfig) -> &str {
+    let host = config.host.as_str();
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
