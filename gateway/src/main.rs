@@ -136,8 +136,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn run(config: intake_config::Config, deadline: Duration) -> anyhow::Result<ExitCode> {
-    let gateway = intake_gateway::Gateway::start(config).await?;
-    wait_for_signal().await?;
+    let mut gateway = intake_gateway::Gateway::start(config).await?;
+    let failure = tokio::select! {
+        signal = wait_for_signal() => { signal?; None }
+        failure = gateway.worker_failed() => Some(failure),
+    };
+    if let Some(failure) = failure {
+        tracing::error!(error = %failure, "stopping; unacked messages will be redelivered on restart");
+        gateway.shutdown(deadline).await;
+        return Ok(ExitCode::FAILURE);
+    }
     // A second signal during the drain abandons the batch in flight at once.
     let forced = tokio::spawn(async {
         let _ = wait_for_signal().await;

@@ -131,6 +131,17 @@ impl Gateway {
         tracing::info!("gateway stopped");
     }
 
+    /// Resolves when a worker ends before shutdown was asked for: a panic inside a channel. The
+    /// caller should exit non-zero so a supervisor restarts the process; nothing is lost, the
+    /// channel redelivers whatever was unacked. Pending forever while all workers run.
+    pub async fn worker_failed(&mut self) -> String {
+        match self.workers.join_next().await {
+            Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
+            Some(_) => "a channel worker stopped unexpectedly".to_string(),
+            None => std::future::pending().await,
+        }
+    }
+
     /// Waits until every worker has ended (they end only on shutdown).
     pub async fn wait_workers(&mut self) {
         while self.workers.join_next().await.is_some() {}

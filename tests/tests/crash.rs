@@ -17,8 +17,20 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::{Rng, SeedableRng};
 
-fn spawn(binary: &std::path::Path, config_path: &std::path::Path, password: &str) -> Child {
-    Command::new(binary)
+/// Kills the child on drop, so a failing assertion never leaves a gateway running.
+struct Gateway(Option<Child>);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn(binary: &std::path::Path, config_path: &std::path::Path, password: &str) -> Gateway {
+    let child = Command::new(binary)
         .args(["run", "--config"])
         .arg(config_path)
         .env("IMAP_PASSWORD", password)
@@ -26,7 +38,8 @@ fn spawn(binary: &std::path::Path, config_path: &std::path::Path, password: &str
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Gateway(Some(child))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +69,7 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
     let expected = corpus.len() as u64;
     for round in 0..5 {
         let before = common::total(&redis).await;
-        let mut child = spawn(&binary, &config_path, dovecot.password());
+        let child = spawn(&binary, &config_path, dovecot.password());
         // Kill somewhere between "just connected" and "well into a batch".
         let progress = rng.random_range(1..60);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -66,14 +79,13 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..50))).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        drop(child); // SIGKILL
         let after = common::total(&redis).await;
         eprintln!("round {round}: killed at {after} entries (was {before})");
         assert!(after <= expected);
     }
 
-    let mut child = spawn(&binary, &config_path, dovecot.password());
+    let mut gateway = spawn(&binary, &config_path, dovecot.password());
     common::wait_for_total(&redis, expected, Duration::from_secs(180)).await;
     common::assert_exactly_once(&redis, corpus.len()).await;
     intake_tests::wait::wait_until(
@@ -84,10 +96,16 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
     .await
     .expect("every message moved");
 
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let pid = Pid::from_raw(gateway.0.as_ref().unwrap().id() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = gateway.0.as_mut().unwrap().try_wait().unwrap() {
+            gateway.0 = None;
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(status.success(), "SIGTERM must exit 0, got {status}");
 }
