@@ -9,8 +9,53 @@ use std::collections::BTreeMap;
 
 use async_imap::imap_proto::{AttributeValue, MailboxDatum, MessageSection, Response, SectionPath};
 
+use tracing::{debug, warn};
+
+use super::batch::{self, Origin};
 use super::proto::{self, ImapSession, uid_set};
-use crate::ChannelError;
+use crate::{ChannelError, Inbound};
+
+/// Fetches `uids` (ascending) as one batch, in UID order: a size scan, the header block of
+/// messages over `limit` (rejected as too large), and one body fetch for the rest. UIDs expunged
+/// since the search are left out.
+pub(crate) async fn batch(
+    session: &mut ImapSession,
+    uids: &[u32],
+    origin: Origin<'_>,
+    limit: u64,
+    channel: &str,
+) -> Result<Vec<Inbound>, ChannelError> {
+    let sizes = sizes(session, uids).await?;
+    let (large, normal): (Vec<u32>, Vec<u32>) = sizes
+        .keys()
+        .partition(|uid| sizes.get(uid).is_some_and(|size| *size > limit));
+    let mut headers = match large.is_empty() {
+        true => BTreeMap::new(),
+        false => headers(session, &large).await?,
+    };
+    let mut bodies = match normal.is_empty() {
+        true => BTreeMap::new(),
+        false => bodies(session, &normal).await?,
+    };
+    let received_at = batch::now_rfc3339();
+    let mut items = Vec::with_capacity(sizes.len());
+    for (uid, size) in sizes {
+        if size > limit {
+            warn!(
+                channel,
+                uid, size, "message over max_message_bytes, rejecting"
+            );
+            let header_block = headers.remove(&uid);
+            items.push(origin.too_large(uid, size, limit, header_block.as_deref(), &received_at));
+        } else if let Some(raw) = bodies.remove(&uid) {
+            items.push(origin.email(uid, raw, &received_at));
+        } else {
+            debug!(channel, uid, "message expunged before fetch");
+        }
+    }
+    debug!(channel, count = items.len(), "batch fetched");
+    Ok(items)
+}
 
 /// UIDs strictly greater than `after`, ascending.
 ///

@@ -195,7 +195,14 @@ impl<S: CheckpointStore> EmailChannel<S> {
             }
             let take = limit.min(live.pending.len());
             let uids: Vec<u32> = live.pending.drain(..take).collect();
-            let batch = self.fetch_batch(live, &uids).await?;
+            let origin = Origin {
+                account: &self.account,
+                mailbox: &self.config.mailbox,
+                uidvalidity: live.uidvalidity,
+            };
+            let limit = self.config.max_message_bytes;
+            let batch =
+                fetch::batch(&mut live.session, &uids, origin, limit, &self.config.name).await?;
             if !batch.is_empty() {
                 live.inflight = batch
                     .iter()
@@ -205,61 +212,6 @@ impl<S: CheckpointStore> EmailChannel<S> {
             }
             // Every one of them was expunged since the search: look further.
         }
-    }
-
-    /// Size scan, header fetch for oversized messages, one body fetch for the rest.
-    async fn fetch_batch(
-        &self,
-        live: &mut Live,
-        uids: &[u32],
-    ) -> Result<Vec<Inbound>, ChannelError> {
-        let limit = self.config.max_message_bytes;
-        let sizes = fetch::sizes(&mut live.session, uids).await?;
-        let mut large = Vec::new();
-        let mut normal = Vec::with_capacity(sizes.len());
-        for (&uid, &size) in &sizes {
-            if size > limit {
-                large.push(uid)
-            } else {
-                normal.push(uid)
-            }
-        }
-        let mut headers = if large.is_empty() {
-            Default::default()
-        } else {
-            fetch::headers(&mut live.session, &large).await?
-        };
-        let mut bodies = if normal.is_empty() {
-            Default::default()
-        } else {
-            fetch::bodies(&mut live.session, &normal).await?
-        };
-        let origin = Origin {
-            account: &self.account,
-            mailbox: &self.config.mailbox,
-            uidvalidity: live.uidvalidity,
-        };
-        let received_at = batch::now_rfc3339();
-        let mut batch = Vec::with_capacity(uids.len());
-        for (uid, size) in sizes {
-            if size > limit {
-                warn!(channel = %self.config.name, uid, size, "message over max_message_bytes, rejecting");
-                let header_block = headers.remove(&uid);
-                batch.push(origin.too_large(
-                    uid,
-                    size,
-                    limit,
-                    header_block.as_deref(),
-                    &received_at,
-                ));
-            } else if let Some(raw) = bodies.remove(&uid) {
-                batch.push(origin.email(uid, raw, &received_at));
-            } else {
-                debug!(channel = %self.config.name, uid, "message expunged before fetch");
-            }
-        }
-        debug!(channel = %self.config.name, count = batch.len(), "batch fetched");
-        Ok(batch)
     }
 
     /// Validates that `uids` is a prefix of the in-flight batch.
