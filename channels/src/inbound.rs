@@ -7,9 +7,13 @@ use intake_normalizer::case::Source;
 /// One message taken off a channel, not yet acknowledged.
 #[derive(Debug)]
 pub struct Inbound {
-    /// Idempotency keys, primary first (provider identity), then fallbacks (content hash). A
-    /// repeat of any one of them is the same message.
+    /// Idempotency keys, primary first (provider identity), then fallbacks (content hash). All
+    /// are recorded when the message is appended.
     pub idempotency_keys: Vec<String>,
+    /// How many of `idempotency_keys`, from the first, are looked up to find an earlier entry
+    /// of this message; the rest are only recorded (for a later lookup, e.g. after a UIDVALIDITY
+    /// change). At least 1.
+    pub lookup_keys: usize,
     /// RFC 3339 time the message was taken off the channel.
     pub received_at: String,
     pub payload: Payload,

@@ -104,7 +104,10 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
             gateway.0 = None;
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit within 20 s of SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "SIGTERM must exit 0, got {status}");

@@ -139,13 +139,17 @@ async fn uidvalidity_change_does_not_duplicate() {
             .deliver(dovecot.user(), "INBOX", &sample(i))
             .unwrap();
     }
+    // A byte-identical second delivery is a message of its own, before and after the rescan.
+    dovecot
+        .deliver(dovecot.user(), "INBOX", &sample(0))
+        .unwrap();
     let cfg = config(
         &redis,
         blobs.path(),
         vec![email_channel(&dovecot, "support", "INBOX")],
     );
     let gateway = Gateway::start(cfg.clone()).await.unwrap();
-    common::wait_for_total(&redis, 5, Duration::from_secs(20)).await;
+    common::wait_for_total(&redis, 6, Duration::from_secs(20)).await;
     gateway.shutdown(Duration::from_secs(5)).await;
 
     let before = dovecot.uidvalidity("INBOX").await.unwrap();
@@ -157,8 +161,8 @@ async fn uidvalidity_change_does_not_duplicate() {
             .unwrap();
     }
     let gateway = Gateway::start(cfg).await.unwrap();
-    common::wait_for_total(&redis, 7, Duration::from_secs(20)).await;
-    common::assert_exactly_once(&redis, 7).await;
+    common::wait_for_total(&redis, 8, Duration::from_secs(20)).await;
+    common::assert_exactly_once(&redis, 8).await;
     gateway.shutdown(Duration::from_secs(5)).await;
 }
 

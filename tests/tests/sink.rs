@@ -23,6 +23,7 @@ fn entry(keys: &[&str], doc: &str) -> Entry {
     Entry {
         target: Target::Cases,
         idempotency_keys: keys.iter().map(|k| k.to_string()).collect(),
+        lookup_keys: keys.len(),
         event: "message.received",
         channel: "support".into(),
         case_id: format!("case-{}", keys[0]),
@@ -81,9 +82,14 @@ async fn fallback_key_catches_a_renumbered_message() {
     let cfg = config(&redis.url(), "{intake}:cases", "{intake}:dead");
     let mut sink = sink_for(&cfg);
 
-    sink.append(&[entry(&["uid:1:5", "sha:abc"], "{}")])
-        .await
-        .unwrap();
+    let mut first = entry(&["uid:1:5", "sha:abc"], "{}");
+    first.lookup_keys = 1;
+    sink.append(&[first]).await.unwrap();
+    // Byte-identical mail delivered again is a new message: only its UID key is looked up.
+    let mut twin = entry(&["uid:1:6", "sha:abc"], "{}");
+    twin.lookup_keys = 1;
+    let twin = sink.append(&[twin]).await.unwrap();
+    assert!(matches!(twin[0], Ok(AppendOutcome::Appended(_))));
     // After a UIDVALIDITY change the same bytes arrive under a new UID key.
     let renumbered = sink
         .append(&[entry(&["uid:2:1", "sha:abc"], "{}")])
@@ -93,7 +99,7 @@ async fn fallback_key_catches_a_renumbered_message() {
     // The new primary key was recorded too: it alone now finds the entry.
     let by_new_key = sink.append(&[entry(&["uid:2:1"], "{}")]).await.unwrap();
     assert!(matches!(by_new_key[0], Ok(AppendOutcome::Duplicate(_))));
-    assert_eq!(redis.stream_len("{intake}:cases").await.unwrap(), 1);
+    assert_eq!(redis.stream_len("{intake}:cases").await.unwrap(), 2);
 
     let mut conn = redis.connection().await.unwrap();
     let exists: i64 = redis::cmd("EXISTS")

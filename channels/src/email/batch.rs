@@ -14,6 +14,8 @@ pub(crate) struct Origin<'a> {
     pub account: &'a str,
     pub mailbox: &'a str,
     pub uidvalidity: u32,
+    /// UIDs below this were renumbered by a UIDVALIDITY change: look up their content hash.
+    pub rescan_below: u32,
 }
 
 impl Origin<'_> {
@@ -47,6 +49,9 @@ impl Origin<'_> {
     pub(crate) fn email(&self, uid: u32, raw: Vec<u8>, received_at: &str) -> Inbound {
         Inbound {
             idempotency_keys: vec![self.uid_key(uid), self.content_key(&raw)],
+            // The content hash is always recorded, but looked up only for renumbered messages:
+            // two deliveries of byte-identical mail are two messages.
+            lookup_keys: if uid < self.rescan_below { 2 } else { 1 },
             received_at: received_at.to_string(),
             payload: Payload::Email {
                 raw,
@@ -85,6 +90,7 @@ impl Origin<'_> {
         };
         Inbound {
             idempotency_keys: vec![self.uid_key(uid)],
+            lookup_keys: 1,
             received_at: received_at.to_string(),
             payload: Payload::Rejected(Rejection {
                 reason: "too_large".into(),
@@ -113,7 +119,20 @@ mod tests {
         account: "support@imap.example.com",
         mailbox: "INBOX",
         uidvalidity: 7,
+        rescan_below: 0,
     };
+
+    #[test]
+    fn content_hash_is_looked_up_only_for_renumbered_messages() {
+        let raw = b"Subject: hi\r\n\r\nbody".to_vec();
+        assert_eq!(ORIGIN.email(42, raw.clone(), "t").lookup_keys, 1);
+        let rescanning = Origin {
+            rescan_below: 43,
+            ..ORIGIN
+        };
+        assert_eq!(rescanning.email(42, raw.clone(), "t").lookup_keys, 2);
+        assert_eq!(rescanning.email(43, raw, "t").lookup_keys, 1);
+    }
 
     #[test]
     fn email_keys_are_uid_then_content_hash() {

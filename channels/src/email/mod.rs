@@ -19,6 +19,7 @@
 mod ack;
 mod batch;
 mod check;
+mod checkpoint;
 mod connect;
 mod fetch;
 mod proto;
@@ -34,8 +35,9 @@ use tracing::{debug, info, warn};
 pub use check::{CheckReport, check};
 pub use connect::ServerCapabilities;
 
-use crate::{Channel, ChannelError, ChannelKind, CheckpointStore, Inbound, Receipt};
+use crate::{Channel, ChannelError, ChannelKind, ChannelStatus, CheckpointStore, Inbound, Receipt};
 use batch::Origin;
+use checkpoint::Checkpoint;
 use proto::ImapSession;
 
 /// The IMAP channel. Generic over where the checkpoint lives (Redis in the gateway, memory in
@@ -50,7 +52,9 @@ pub struct EmailChannel<S: CheckpointStore> {
     live: Option<Live>,
     /// The last position this instance committed, kept across reconnects in case the store
     /// missed a save: `(uidvalidity, uid)`.
-    committed: Option<(u32, u32)>,
+    committed: Option<Checkpoint>,
+    /// Connection state for /readyz, updated on every connect attempt.
+    status: tokio::sync::watch::Sender<ChannelStatus>,
 }
 
 /// A selected mailbox and where we are in it.
@@ -60,6 +64,8 @@ struct Live {
     uidvalidity: u32,
     /// Highest UID whose ack the server confirmed (or the loaded checkpoint).
     committed: u32,
+    /// UIDs below this were renumbered by a UIDVALIDITY change (see [`Checkpoint`]).
+    rescan_below: u32,
     /// UIDs above `committed` found by the last search and not handed out yet, ascending.
     pending: VecDeque<u32>,
     /// UIDs of the last batch not acked yet, in receive (= UID) order.
@@ -90,6 +96,7 @@ impl<S: CheckpointStore> EmailChannel<S> {
             account,
             live: None,
             committed: None,
+            status: tokio::sync::watch::Sender::new(ChannelStatus::Connecting),
         }
     }
 
@@ -103,7 +110,17 @@ impl<S: CheckpointStore> EmailChannel<S> {
             // Taken out while in use: an error or a cancelled receive drops it.
             let mut live = match self.live.take() {
                 Some(live) => live,
-                None => self.connect().await?,
+                None => match self.connect().await {
+                    Ok(live) => {
+                        self.status.send_replace(ChannelStatus::Connected);
+                        live
+                    }
+                    Err(e) => {
+                        self.status
+                            .send_replace(ChannelStatus::Failed(e.to_string()));
+                        return Err(e);
+                    }
+                },
             };
             let batch = self.next_batch(&mut live, max).await?;
             if !batch.is_empty() {
@@ -125,22 +142,27 @@ impl<S: CheckpointStore> EmailChannel<S> {
         let selected = connect::select(&mut session, &self.config.mailbox).await?;
         let stored = self.load_checkpoint().await?;
         let uidvalidity = selected.uidvalidity;
-        let committed = match (stored, self.committed) {
-            (Some((v, uid)), mine) if v == uidvalidity => match mine {
-                Some((mv, mine)) if mv == v => uid.max(mine),
-                _ => uid,
-            },
-            (Some((v, _)), _) => {
+        // The higher of the stored position and our own, in case the store missed a save.
+        let position = match (stored, self.committed) {
+            (Some(a), Some(b)) if a.uidvalidity == b.uidvalidity => {
+                Some(if a.uid >= b.uid { a } else { b })
+            }
+            (Some(a), _) => Some(a),
+            (None, mine) => mine,
+        };
+        let (committed, rescan_below) = match position {
+            Some(p) if p.uidvalidity == uidvalidity => (p.uid, p.rescan_below),
+            Some(p) => {
                 warn!(
                     channel = %self.config.name,
-                    stored_uidvalidity = v,
+                    stored_uidvalidity = p.uidvalidity,
                     uidvalidity,
                     "uidvalidity changed, rescanning mailbox from uid 1"
                 );
-                0
+                // Without UIDNEXT (servers must send it) treat every message as renumbered.
+                (0, selected.uidnext.unwrap_or(u32::MAX))
             }
-            (None, Some((mv, mine))) if mv == uidvalidity => mine,
-            (None, _) => 0,
+            None => (0, 0),
         };
         if self.config.idle && !caps.idle {
             info!(channel = %self.config.name, "server has no idle, polling");
@@ -158,16 +180,17 @@ impl<S: CheckpointStore> EmailChannel<S> {
             caps,
             uidvalidity,
             committed,
+            rescan_below,
             pending: VecDeque::new(),
             inflight: VecDeque::new(),
         })
     }
 
-    async fn load_checkpoint(&self) -> Result<Option<(u32, u32)>, ChannelError> {
+    async fn load_checkpoint(&self) -> Result<Option<Checkpoint>, ChannelError> {
         let Some(value) = self.checkpoints.load(&self.checkpoint_key).await? else {
             return Ok(None);
         };
-        parse_checkpoint(&value)
+        Checkpoint::parse(&value)
             .map(Some)
             .ok_or_else(|| ChannelError::Checkpoint {
                 detail: format!(
@@ -199,6 +222,7 @@ impl<S: CheckpointStore> EmailChannel<S> {
                 account: &self.account,
                 mailbox: &self.config.mailbox,
                 uidvalidity: live.uidvalidity,
+                rescan_below: live.rescan_below,
             };
             let limit = self.config.max_message_bytes;
             let batch =
@@ -236,6 +260,10 @@ impl<S: CheckpointStore> EmailChannel<S> {
 impl<S: CheckpointStore> Channel for EmailChannel<S> {
     fn kind(&self) -> ChannelKind {
         ChannelKind::Email
+    }
+
+    fn status(&self) -> Option<tokio::sync::watch::Receiver<ChannelStatus>> {
+        Some(self.status.subscribe())
     }
 
     fn name(&self) -> &str {
@@ -283,35 +311,21 @@ impl<S: CheckpointStore> Channel for EmailChannel<S> {
         live.inflight.drain(..uids.len());
         let highest = uids.iter().copied().max().unwrap_or(live.committed);
         live.committed = live.committed.max(highest);
-        let position = (live.uidvalidity, live.committed);
+        let position = Checkpoint {
+            uidvalidity: live.uidvalidity,
+            uid: live.committed,
+            rescan_below: live.rescan_below,
+        };
         self.live = Some(live);
         self.committed = Some(position);
-        let value = format!("{}:{}", position.0, position.1);
-        self.checkpoints.save(&self.checkpoint_key, &value).await?;
-        debug!(channel = %self.config.name, count = uids.len(), checkpoint = position.1, "acked");
+        self.checkpoints
+            .save(&self.checkpoint_key, &position.encode())
+            .await?;
+        debug!(channel = %self.config.name, count = uids.len(), checkpoint = position.uid, "acked");
         Ok(())
     }
 }
 
 fn receipt_uid(receipt: Receipt) -> Option<u32> {
     u32::try_from(receipt.0).ok()
-}
-
-/// `"{uidvalidity}:{uid}"`.
-fn parse_checkpoint(value: &str) -> Option<(u32, u32)> {
-    let (validity, uid) = value.trim().split_once(':')?;
-    Some((validity.parse().ok()?, uid.parse().ok()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checkpoints_parse() {
-        assert_eq!(parse_checkpoint("1795358834:42"), Some((1795358834, 42)));
-        assert_eq!(parse_checkpoint("7:0"), Some((7, 0)));
-        assert_eq!(parse_checkpoint("garbage"), None);
-        assert_eq!(parse_checkpoint("1:-2"), None);
-    }
 }

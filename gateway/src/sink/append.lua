@@ -4,11 +4,13 @@
 -- KEYS[1]      the stream to append to (cases or dead letters)
 -- KEYS[2..n]   the message's idempotency keys (primary first, then fallbacks), already prefixed
 -- ARGV[1]      TTL of the idempotency keys, in seconds
--- ARGV[2..]    the entry's field/value pairs
+-- ARGV[2]      how many keys, from KEYS[2], are looked up; the rest are only recorded
+-- ARGV[3..]    the entry's field/value pairs
 --
 -- Returns {1, id} for a new entry, {0, id} for a repeat (id of the entry appended before).
 local ttl = ARGV[1]
-for i = 2, #KEYS do
+local lookups = tonumber(ARGV[2])
+for i = 2, math.min(#KEYS, 1 + lookups) do
   local existing = redis.call('GET', KEYS[i])
   if existing then
     -- Record the other keys too (e.g. the new UID key after a UIDVALIDITY reset), so the next
@@ -19,7 +21,7 @@ for i = 2, #KEYS do
     return {0, existing}
   end
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 for i = 2, #KEYS do
   redis.call('SET', KEYS[i], id, 'NX', 'EX', ttl)
 end

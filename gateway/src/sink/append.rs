@@ -23,6 +23,9 @@ pub enum Target {
 pub struct Entry {
     pub target: Target,
     pub idempotency_keys: Vec<String>,
+    /// How many of `idempotency_keys`, from the first, find an earlier entry; the rest are
+    /// only recorded.
+    pub lookup_keys: usize,
     pub event: &'static str,
     pub channel: String,
     pub case_id: String,
@@ -143,6 +146,7 @@ impl StreamSink {
                 cmd.arg(format!("{}:idem:{key}", self.key_prefix));
             }
             cmd.arg(self.ttl_secs)
+                .arg(entry.lookup_keys.max(1))
                 .arg("v")
                 .arg(intake_normalizer::SCHEMA_VERSION)
                 .arg("event")

@@ -57,6 +57,7 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
         entry: Entry {
             target,
             idempotency_keys: item.idempotency_keys.clone(),
+            lookup_keys: item.lookup_keys,
             event,
             channel: ctx.channel.name.clone(),
             case_id,
