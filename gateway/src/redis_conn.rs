@@ -25,14 +25,12 @@ pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, GatewayError> 
         .set_response_timeout(Some(Duration::from_secs(10)))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(2));
-    Ok(
-        ConnectionManager::new_lazy_with_config(client, manager_config).map_err(|e| {
-            GatewayError::RedisUrl {
-                url: config.display_url(),
-                detail: e.to_string(),
-            }
-        })?,
-    )
+    ConnectionManager::new_lazy_with_config(client, manager_config).map_err(|e| {
+        GatewayError::RedisUrl {
+            url: config.display_url(),
+            detail: e.to_string(),
+        }
+    })
 }
 
 /// Pings Redis every `every` until `stop`, reporting up/down to `health`.

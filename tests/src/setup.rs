@@ -118,3 +118,24 @@ pub fn schema(name: &str) -> anyhow::Result<jsonschema::Validator> {
     let schema: serde_json::Value = serde_json::from_str(&text)?;
     jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("schema {name}: {e}"))
 }
+
+/// A plain HTTP/1.1 GET against the gateway's endpoints: `(status, body)`. Enough for tests,
+/// without pulling an HTTP client into the workspace.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}

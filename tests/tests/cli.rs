@@ -114,3 +114,59 @@ async fn check_reports_each_part_without_ingesting() {
     let flags = dovecot.flags("INBOX").await.unwrap();
     assert!(flags.values().all(|f| !f.iter().any(|f| f == "\\Seen")));
 }
+
+/// Even at trace level, neither a wrong nor a right password reaches the logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_never_reach_the_logs_at_trace_level() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    dovecot
+        .deliver(dovecot.user(), "INBOX", b"Subject: x\r\n\r\nbody\r\n")
+        .unwrap();
+    let binary = intake_binary().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &redis,
+        &dir.path().join("blobs"),
+        vec![email_channel(&dovecot, "support", "INBOX")],
+    );
+    let path = dir.path().join("intake.toml");
+    std::fs::write(&path, config_toml(&cfg, 0)).unwrap();
+
+    for password in ["wrong-password-123", dovecot.password()] {
+        let child = Command::new(&binary)
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("IMAP_PASSWORD", password)
+            .env("RUST_LOG", "trace")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let logs = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(logs.contains("INFO"), "logging is on:\n{logs}");
+        if password == dovecot.password() {
+            assert!(logs.contains("DEBUG"), "debug events are logged:\n{logs}");
+        }
+        assert!(
+            !logs.contains(password),
+            "password leaked into logs:\n{logs}"
+        );
+        assert!(
+            !logs.contains("body\r\n") && !logs.contains("Subject: x"),
+            "message leaked"
+        );
+    }
+    assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 1);
+}

@@ -11,7 +11,7 @@ use intake_gateway::Gateway;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
-use intake_tests::setup::{config, email_channel};
+use intake_tests::setup::{config, email_channel, http_get};
 
 fn sample(i: usize) -> Vec<u8> {
     format!(
@@ -116,6 +116,18 @@ async fn lands_while_waiting(idle: bool) {
     )
     .await
     .expect("every message marked \\Seen");
+
+    let addr = gateway.http_addr();
+    let (status, body) = http_get(addr, "/readyz").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("channel:support") && body.contains("redis"),
+        "{body}"
+    );
+    assert_eq!(http_get(addr, "/healthz").await.unwrap().0, 200);
+    let (status, metrics) = http_get(addr, "/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("intake_appends_total"), "{metrics}");
     gateway.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -199,6 +211,8 @@ async fn redis_outage_mid_ingest_loses_and_duplicates_nothing() {
     )
     .await;
     assert!(seen_down.is_ok(), "/readyz must report redis down");
+    let (status, body) = http_get(gateway.http_addr(), "/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
     let remaining_during_outage = dovecot.message_count("INBOX").await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
     // Nothing is acked (deleted) while Redis is down.
