@@ -233,3 +233,25 @@ async fn redis_outage_mid_ingest_loses_and_duplicates_nothing() {
     .expect("every message deleted after ingest");
     gateway.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_mailbox_append_each_message_once() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    let corpus = intake_tests::corpus::corpus_messages().unwrap();
+    for path in corpus.iter().take(200) {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    let blobs = tempfile::tempdir().unwrap();
+    let mut channel = email_channel(&dovecot, "support", "INBOX");
+    channel.batch_size = 25;
+    let cfg = config(&redis, blobs.path(), vec![channel]);
+    let (a, b) = tokio::join!(Gateway::start(cfg.clone()), Gateway::start(cfg));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    common::wait_for_total(&redis, 200, Duration::from_secs(60)).await;
+    common::assert_exactly_once(&redis, 200).await;
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+}
