@@ -31,6 +31,11 @@ pub struct Case {
     /// ISO 639-1 code, null when unsure.
     pub language: Option<String>,
     pub classification: Classification,
+    /// Sender authentication as the operator's own server judged it (`Authentication-Results`
+    /// with the configured authserv-id); null when none is configured or none was found.
+    /// Added within v1: documents written before it lack the field.
+    #[serde(default)]
+    pub authentication: Option<Authentication>,
     /// Blob reference (`sha256:<hex>`) of the raw wire payload.
     pub raw_ref: Option<String>,
 }
@@ -213,4 +218,23 @@ pub enum BounceKind {
     /// No status code could be read.
     #[default]
     Unknown,
+}
+
+/// DKIM, SPF and DMARC verdicts from one trusted `Authentication-Results` header (RFC 8601).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// The authserv-id of the header the verdicts were read from (lowercase).
+    pub authserv_id: String,
+    pub dkim: Option<AuthResult>,
+    pub spf: Option<AuthResult>,
+    pub dmarc: Option<AuthResult>,
+}
+
+/// One method's verdict: `pass`, `fail`, `none`, `neutral`, `softfail`, `temperror`, ...
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResult {
+    pub result: String,
+    /// The domain the verdict is about: DKIM `header.d`, SPF `smtp.mailfrom`, DMARC
+    /// `header.from`. It need not be the From domain; a helpdesk must compare them itself.
+    pub domain: Option<String>,
 }

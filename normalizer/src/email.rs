@@ -5,11 +5,12 @@
 //! Nothing here may panic on any input: every index is checked, every date validated.
 
 mod attachments;
+mod auth;
 mod body;
 mod bounce;
 mod classify;
 mod headers;
-mod thread;
+pub mod thread;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -19,10 +20,12 @@ use std::sync::LazyLock;
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser};
 
 use crate::case::{
-    Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
+    Address, Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
 };
 use crate::error::NormalizeError;
 use crate::sha256_hex;
+
+pub use thread::{SubjectTag, default_subject_tags};
 
 /// One parser for the process; its configuration never changes. It parses only the headers
 /// the normalizer reads (MIME structure, addresses, ids, Date, Subject); every other header stays
@@ -56,6 +59,27 @@ pub struct EmailContext<'a> {
     pub imap: Option<ImapSource>,
 }
 
+/// Operator policy for email normalization, from the channel's config. Kept apart from
+/// [`EmailContext`] (which describes one delivery) so that adding a policy knob never changes
+/// how callers describe a message.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailOptions<'a> {
+    /// The authserv-id of the operator's own receiving server: only `Authentication-Results`
+    /// headers naming it are read. `None` trusts none (`authentication` stays null).
+    pub authserv_id: Option<&'a str>,
+    /// Subject patterns that name a ticket (threading hints); see [`default_subject_tags`].
+    pub subject_tags: &'a [SubjectTag],
+}
+
+impl Default for EmailOptions<'static> {
+    fn default() -> Self {
+        Self {
+            authserv_id: None,
+            subject_tags: default_subject_tags(),
+        }
+    }
+}
+
 /// Bytes the caller must store in the blob directory before appending the case.
 #[derive(Debug, Clone)]
 pub struct Blob<'a> {
@@ -70,10 +94,20 @@ pub struct NormalizedEmail<'a> {
     pub blobs: Vec<Blob<'a>>,
 }
 
-/// Normalizes one raw message. Never panics on any input (callers still guard it).
+/// Normalizes one raw message with the default [`EmailOptions`] (trust no
+/// `Authentication-Results`, default subject tags).
 pub fn normalize_email<'a>(
     raw: &'a [u8],
     ctx: &EmailContext<'_>,
+) -> Result<NormalizedEmail<'a>, NormalizeError> {
+    normalize_email_with(raw, ctx, &EmailOptions::default())
+}
+
+/// Normalizes one raw message. Never panics on any input (callers still guard it).
+pub fn normalize_email_with<'a>(
+    raw: &'a [u8],
+    ctx: &EmailContext<'_>,
+    options: &EmailOptions<'_>,
 ) -> Result<NormalizedEmail<'a>, NormalizeError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(unparsable("empty message"));
@@ -97,7 +131,7 @@ pub fn normalize_email<'a>(
     let subject = first(HeaderName::Subject)
         .and_then(HeaderValue::as_text)
         .and_then(headers::clean);
-    let sender = headers::sender(root_headers);
+    let (sender, header_findings) = headers::sender(root_headers);
     let recipients = Recipients {
         to: headers::address_list(first(HeaderName::To)),
         cc: headers::address_list(first(HeaderName::Cc)),
@@ -105,14 +139,26 @@ pub fn normalize_email<'a>(
     let sent_at = first(HeaderName::Date)
         .and_then(HeaderValue::as_datetime)
         .and_then(headers::rfc3339);
-    let conversation = thread::conversation(
-        message_id.as_deref(),
-        &in_reply_to,
-        &references,
-        ctx.idempotency_key,
-    );
-    let classification = classify::classify(raw, &message, subject.as_deref(), &sender);
+    let addressed: Vec<&Address> = recipients.to.iter().chain(&recipients.cc).collect();
+    let thread_input = thread::ThreadInput {
+        message_id: message_id.as_deref(),
+        in_reply_to: &in_reply_to,
+        references: &references,
+        subject: subject.as_deref(),
+        recipients: &addressed,
+    };
+    let conversation =
+        thread::conversation(&thread_input, options.subject_tags, ctx.idempotency_key);
+    let mut classification = classify::classify(raw, &message, subject.as_deref(), &sender);
+    classification
+        .reasons
+        .extend(header_findings.into_iter().map(str::to_owned));
+    let authentication = auth::authentication(raw, root_headers, options.authserv_id);
     let body = body::body(&message);
+    // The reply is what the customer wrote this time; when it is all quote, the whole text is
+    // still the best evidence of the language.
+    let language = crate::language::detect(body.reply_text.as_deref().unwrap_or(&body.text))
+        .map(str::to_owned);
 
     let raw_sha256 = sha256_hex(raw);
     let raw_ref = format!("sha256:{raw_sha256}");
@@ -145,8 +191,9 @@ pub fn normalize_email<'a>(
         attachments,
         sent_at,
         received_at: ctx.received_at.to_owned(),
-        language: None,
+        language,
         classification,
+        authentication,
         raw_ref: Some(raw_ref),
     };
     Ok(NormalizedEmail { case, blobs })

@@ -8,6 +8,8 @@ pub mod case;
 pub mod dead_letter;
 pub mod email;
 pub mod error;
+pub mod language;
+pub mod reply;
 
 pub use case::{Case, SCHEMA_VERSION};
 pub use dead_letter::DeadLetter;

@@ -34,7 +34,17 @@ fn encoded_words_cannot_smuggle_cr_lf_nul() {
         "Subject: =?utf-8?q?hello=0D=0ABcc=3A_victim=40example=2Ecom=00?=\r\n",
         "\r\nbody\r\n",
     ));
-    assert_eq!(c.sender.name.as_deref(), Some("evilbcc: x@y"));
+    // The decoded name also carried an address (x@y): that word is dropped and the finding noted.
+    assert_eq!(c.sender.name.as_deref(), Some("evilbcc:"));
+    assert_eq!(c.sender.address.as_deref(), Some("a@example.com"));
+    assert!(
+        c.classification
+            .reasons
+            .iter()
+            .any(|r| r == "header: display name contains an address"),
+        "{:?}",
+        c.classification.reasons
+    );
     assert_eq!(c.subject.as_deref(), Some("helloBcc: victim@example.com"));
     assert_no_controls("sender", c.sender.name.as_deref());
     for a in c.recipients.to.iter().chain(&c.recipients.cc) {

@@ -41,10 +41,12 @@ fn is_cid(url: &str) -> bool {
 /// Builds the body: text from every text body part (HTML converted when that is all there is),
 /// sanitized HTML from the text/html body parts or null.
 pub(crate) fn body(message: &Message<'_>) -> Body {
+    let text = body_text(message);
+    let reply_text = crate::reply::reply_text(&text).map(Cow::into_owned);
     Body {
-        text: body_text(message),
+        text,
         html: body_html(message),
-        reply_text: None,
+        reply_text,
     }
 }
 

@@ -59,6 +59,25 @@ pub(crate) fn raw_value<'a>(
     })
 }
 
+/// Every raw value of the headers called `name`, top to bottom.
+pub(crate) fn raw_values<'a, 'h>(
+    raw: &'a [u8],
+    headers: &'h [Header<'_>],
+    name: &'h str,
+) -> impl Iterator<Item = Cow<'a, str>> + 'h
+where
+    'a: 'h,
+{
+    headers
+        .iter()
+        .filter(move |h| h.name.as_str().eq_ignore_ascii_case(name))
+        .filter_map(move |h| raw.get(h.offset_start as usize..h.offset_end as usize))
+        .map(|bytes| match String::from_utf8_lossy(bytes) {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+        })
+}
+
 /// Converts one mailbox, dropping it when neither name nor address survives cleaning.
 pub(crate) fn address(addr: &Addr<'_>) -> Option<Address> {
     let name = addr.name.as_deref().and_then(clean);
@@ -74,22 +93,102 @@ pub(crate) fn address_list(value: Option<&HeaderValue<'_>>) -> Vec<Address> {
     }
 }
 
-/// The sender from the first usable mailbox of From, falling back to Sender.
-pub(crate) fn sender(headers: &[Header<'_>]) -> Party {
-    let first_usable = |name: HeaderName<'_>| {
+/// The sender from the first usable mailbox of From, falling back to Sender, and the header
+/// safety findings a helpdesk should see (they go to `classification.reasons`).
+pub(crate) fn sender(headers: &[Header<'_>]) -> (Party, Vec<&'static str>) {
+    let mut reasons = Vec::new();
+    let mailboxes = |name: HeaderName<'_>| {
         first(headers, &name)
             .and_then(HeaderValue::as_address)
-            .and_then(|list: &MpAddress<'_>| list.iter().find_map(address))
+            .map(|list: &MpAddress<'_>| list.iter().collect::<Vec<_>>())
+            .unwrap_or_default()
     };
-    let found = first_usable(HeaderName::From).or_else(|| first_usable(HeaderName::Sender));
-    match found {
-        Some(Address { name, address }) => Party {
-            name,
-            address,
-            kind: PartyKind::Email,
-        },
-        None => Party::default(),
+    let from = mailboxes(HeaderName::From);
+    if headers
+        .iter()
+        .filter(|h| h.name == HeaderName::From)
+        .count()
+        > 1
+    {
+        reasons.push("header: several from headers");
     }
+    if from.iter().filter(|a| a.address.is_some()).count() > 1 {
+        reasons.push("header: several from addresses");
+    }
+    let found = from
+        .into_iter()
+        .chain(mailboxes(HeaderName::Sender))
+        .find(|a| address(a).is_some());
+    let Some(found) = found else {
+        return (Party::default(), reasons);
+    };
+    let address = found.address.as_deref().and_then(clean);
+    if found
+        .name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(|c| c.is_control() && c != '\t'))
+    {
+        reasons.push("header: control characters in display name");
+    }
+    if found
+        .address
+        .as_deref()
+        .is_some_and(|a| !plausible_address(a))
+    {
+        reasons.push("header: malformed sender address");
+    }
+    let mut name = found.name.as_deref().and_then(clean);
+    if let Some(shown) = &name
+        && smuggles_address(shown, address.as_deref())
+    {
+        reasons.push("header: display name contains an address");
+        name = without_addresses(shown);
+    }
+    let party = Party {
+        name,
+        address,
+        kind: PartyKind::Email,
+    };
+    (party, reasons)
+}
+
+/// A display name that shows an address (or angle brackets) other than the real one is how
+/// Mailsploit-style spoofing makes `evil@x.com` read as `support@bank.com` in a client.
+fn smuggles_address(name: &str, real: Option<&str>) -> bool {
+    if name.contains(['<', '>']) {
+        return true;
+    }
+    name.split_whitespace()
+        .map(|word| word.trim_matches(|c: char| matches!(c, '"' | '\'' | '(' | ')' | ',' | ';')))
+        .filter(|word| word.contains('@'))
+        .any(|word| !real.is_some_and(|real| real.eq_ignore_ascii_case(word)))
+}
+
+/// The display name with every word that carries an address or angle bracket removed; `None`
+/// when nothing else was in it.
+fn without_addresses(name: &str) -> Option<String> {
+    let kept: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '<' || c == '>')
+        .filter(|word| !word.contains('@'))
+        .map(|word| word.trim_matches(|c: char| matches!(c, '"' | '\'')))
+        .filter(|word| !word.is_empty())
+        .collect();
+    clean(&kept.join(" "))
+}
+
+/// One '@' with something on both sides and nothing a client would render as a second address.
+fn plausible_address(address: &str) -> bool {
+    let mut parts = address.rsplitn(2, '@');
+    let (Some(domain), Some(local)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !address
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'))
+        && (!local.contains('@') || local.starts_with('"'))
 }
 
 /// Message ids of an id header (mail-parser already removed the angle brackets).
