@@ -17,6 +17,7 @@ const STEP: Duration = Duration::from_secs(10);
 
 fn config(dovecot: &Dovecot, after_ingest: AfterIngest) -> EmailConfig {
     EmailConfig {
+        tls_ca_file: None,
         name: "support".into(),
         host: "127.0.0.1".into(),
         port: dovecot.port,

@@ -134,6 +134,9 @@ pub struct EmailConfig {
     pub port: u16,
     pub tls: TlsMode,
     pub allow_insecure: bool,
+    /// PEM file of extra CA certificates to trust besides the public web roots (an internal
+    /// CA); read at each connect, so a rotated file is picked up without a restart.
+    pub tls_ca_file: Option<PathBuf>,
     pub username: String,
     pub password: Secret,
     pub mailbox: String,

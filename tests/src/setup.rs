@@ -20,6 +20,7 @@ pub const DEAD: &str = "intake:dead";
 /// An email channel on the harness's Dovecot, with test-friendly defaults.
 pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfig {
     EmailConfig {
+        tls_ca_file: None,
         name: name.to_string(),
         host: "127.0.0.1".into(),
         port: dovecot.port(),
@@ -66,13 +67,23 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
     );
     for channel in &config.channels {
         let ChannelConfig::Email(e) = channel;
+        let tls = match e.tls {
+            TlsMode::Implicit => "implicit",
+            TlsMode::Starttls => "starttls",
+            TlsMode::None => "none",
+        };
+        let ca = e
+            .tls_ca_file
+            .as_ref()
+            .map(|f| format!("tls_ca_file = {:?}\n", f.display().to_string()))
+            .unwrap_or_default();
         let after = match &e.after_ingest {
             AfterIngest::Seen => "\"seen\"".to_string(),
             AfterIngest::Delete => "\"delete\"".to_string(),
             AfterIngest::MoveTo(f) => format!("{{ move_to = {f:?} }}"),
         };
         out.push_str(&format!(
-            "\n[[channels]]\ntype = \"email\"\nname = {:?}\nhost = {:?}\nport = {}\ntls = \"none\"\nusername = {:?}\npassword_env = \"IMAP_PASSWORD\"\nmailbox = {:?}\nafter_ingest = {after}\nidle = {}\npoll_interval = \"{}ms\"\nbatch_size = {}\n",
+            "\n[[channels]]\ntype = \"email\"\nname = {:?}\nhost = {:?}\nport = {}\ntls = \"{tls}\"\n{ca}username = {:?}\npassword_env = \"IMAP_PASSWORD\"\nmailbox = {:?}\nafter_ingest = {after}\nidle = {}\npoll_interval = \"{}ms\"\nbatch_size = {}\n",
             e.name,
             e.host,
             e.port,

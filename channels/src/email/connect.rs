@@ -12,7 +12,9 @@ use async_imap::types::Capabilities;
 use intake_config::{EmailConfig, TlsMode};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{self, RootCertStore, pki_types::ServerName};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, RootCertStore};
 
 use super::proto::{self, ImapSession, ImapStream, timed, truncate};
 use crate::ChannelError;
@@ -215,7 +217,7 @@ async fn handshake(
     };
     let server_name = ServerName::try_from(host(config).to_string())
         .map_err(|e| tls_error(format!("invalid server name: {e}")))?;
-    let connector = TlsConnector::from(client_config().map_err(|e| tls_error(e.to_string()))?);
+    let connector = TlsConnector::from(client_config(config).map_err(tls_error)?);
     connector
         .connect(server_name, tcp)
         .await
@@ -230,16 +232,31 @@ fn host(config: &EmailConfig) -> &str {
         .unwrap_or(host)
 }
 
-fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-    let roots = RootCertStore {
+/// The public web roots plus the certificates of `tls_ca_file`, read anew at every connect so
+/// a rotated CA file needs no restart.
+fn client_config(config: &EmailConfig) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(file) = &config.tls_ca_file {
+        let certs = CertificateDer::pem_file_iter(file)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("tls_ca_file {}: {e}", file.display()))?;
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(format!(
+                "tls_ca_file {}: no usable CA certificate",
+                file.display()
+            ));
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(Arc::new(tls))
 }
 
 /// LOGIN failures: a NO/BAD is the credentials (or LOGINDISABLED); anything else is transport.

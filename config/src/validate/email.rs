@@ -60,6 +60,9 @@ pub(super) fn validate(
         );
     }
     let port = port(raw.port, tls, &at("port"), errors);
+    let tls_ca_file = raw
+        .tls_ca_file
+        .and_then(|file| ca_file(&file, tls, &at("tls_ca_file"), errors));
 
     if raw.inline_password {
         errors.push(at("password"), secret::INLINE_PASSWORD);
@@ -94,6 +97,7 @@ pub(super) fn validate(
         port,
         tls,
         allow_insecure,
+        tls_ca_file,
         username,
         password: password.unwrap_or_else(|| Secret::new("")),
         mailbox,
@@ -102,6 +106,33 @@ pub(super) fn validate(
         poll_interval,
         batch_size,
         max_message_bytes,
+    }
+}
+
+/// The CA file must be readable PEM with at least one certificate, and only makes sense with TLS.
+fn ca_file(
+    file: &str,
+    tls: TlsMode,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> Option<std::path::PathBuf> {
+    if tls == TlsMode::None {
+        errors.push(
+            path,
+            "is set but tls = \"none\"; use \"implicit\" or \"starttls\"",
+        );
+        return None;
+    }
+    match std::fs::read_to_string(file) {
+        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Some(file.into()),
+        Ok(_) => {
+            errors.push(path, format!("{file} contains no PEM certificate"));
+            None
+        }
+        Err(e) => {
+            errors.push(path, format!("cannot read {file}: {e}"));
+            None
+        }
     }
 }
 

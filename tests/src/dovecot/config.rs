@@ -97,7 +97,21 @@ pub(crate) fn render_users(
 
 /// The whole `dovecot.conf`. Nothing is included from /etc/dovecot, so a system install with its
 /// own config (and possibly a running system instance on port 143) does not interfere.
-pub(crate) fn render_config(root: &Path, port: u16, owner: &MailOwner) -> String {
+pub(crate) fn render_config(
+    root: &Path,
+    port: u16,
+    owner: &MailOwner,
+    imaps_port: Option<u16>,
+) -> String {
+    // With TLS: STARTTLS on the imap port, implicit TLS on imaps, certificate from tls.rs.
+    let ssl = match imaps_port {
+        Some(_) => format!(
+            "yes\nssl_cert = <{root}/tls/server.pem\nssl_key = <{root}/tls/server.key",
+            root = root.display()
+        ),
+        None => "no".to_owned(),
+    };
+    let imaps_port = imaps_port.unwrap_or(0);
     let root = root.display();
     let MailOwner {
         uid,
@@ -116,7 +130,7 @@ auth_verbose = yes
 
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = {ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # Tests that check rejected logins should not sleep for the default 2 s penalty.
@@ -162,7 +176,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 

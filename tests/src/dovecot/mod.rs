@@ -8,6 +8,7 @@
 mod config;
 mod imap;
 mod maildir;
+mod tls;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,8 @@ pub struct Dovecot {
     port: u16,
     users: Vec<(String, String)>,
     owner: MailOwner,
+    /// The implicit-TLS port when started with [`Dovecot::start_tls`].
+    imaps_port: Option<u16>,
 }
 
 impl Dovecot {
@@ -62,6 +65,31 @@ impl Dovecot {
     /// Starts Dovecot with these users on `port` (a free port when None); the demo uses a fixed
     /// port so that the example config finds it.
     pub async fn start_on(users: &[(&str, &str)], port: Option<u16>) -> anyhow::Result<Self> {
+        Self::start_with(users, port, false).await
+    }
+
+    /// Starts Dovecot with TLS: STARTTLS on [`port`](Self::port), implicit TLS on
+    /// [`imaps_port`](Self::imaps_port), a certificate for `localhost` and `127.0.0.1` issued by
+    /// a throwaway CA at [`ca_file`](Self::ca_file).
+    pub async fn start_tls() -> anyhow::Result<Self> {
+        Self::start_with(&[(DEFAULT_USER, DEFAULT_PASSWORD)], None, true).await
+    }
+
+    /// The implicit-TLS (IMAPS) port, when started with [`start_tls`](Self::start_tls).
+    pub fn imaps_port(&self) -> Option<u16> {
+        self.imaps_port
+    }
+
+    /// The PEM file of the CA that issued the server certificate (TLS instances only).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls").join("ca.pem")
+    }
+
+    async fn start_with(
+        users: &[(&str, &str)],
+        port: Option<u16>,
+        tls: bool,
+    ) -> anyhow::Result<Self> {
         let binary = find_binary("dovecot", "INTAKE_DOVECOT")?;
         anyhow::ensure!(!users.is_empty(), "Dovecot needs at least one user");
         let users: Vec<(String, String)> = users
@@ -85,7 +113,11 @@ impl Dovecot {
                 },
                 users: users.clone(),
                 owner: owner.clone(),
+                imaps_port: if tls { Some(free_port()?) } else { None },
             };
+            if tls {
+                tls::generate(&dovecot.dir.path().join("tls"))?;
+            }
             dovecot.write_files()?;
             match dovecot.launch(Duration::ZERO).await {
                 Ok(()) => return Ok(dovecot),
@@ -164,7 +196,7 @@ impl Dovecot {
             .with_context(|| format!("chmod {}", root.display()))?;
         std::fs::write(
             self.config_path(),
-            config::render_config(root, self.port, &self.owner),
+            config::render_config(root, self.port, &self.owner, self.imaps_port),
         )
         .context("write dovecot.conf")?;
         std::fs::write(
