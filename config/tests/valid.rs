@@ -252,3 +252,17 @@ fn empty_password_file_is_rejected() -> Result<(), Box<dyn std::error::Error>> {
     assert!(errors.to_string().contains("is empty"), "{errors}");
     Ok(())
 }
+
+/// The container config of deploy/compose.yaml and deploy/kubernetes: valid except for the
+/// secret file, which exists only inside the container.
+#[test]
+fn container_config_is_valid_but_for_its_secret_file() -> Result<(), Box<dyn std::error::Error>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/intake.container.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let Err(errors) = parse_str(&text, &|_| None) else {
+        return Err("the secret file cannot exist outside the container".into());
+    };
+    let paths: Vec<&str> = errors.errors().iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["channels[0].password_file"], "{errors}");
+    Ok(())
+}
