@@ -6,6 +6,7 @@
 //! into a loud skip on a developer's machine and into a failure under CI (env `CI` set), where
 //! `.ci/run` installs the binaries so that nothing is skipped.
 
+pub mod bench_support;
 pub mod corpus;
 pub mod dovecot;
 pub mod net;
