@@ -98,12 +98,13 @@ impl<C: Channel> ChannelWorker<C> {
 
     /// Appends and acks one batch. Returns false when aborted by the shutdown deadline.
     async fn process(&mut self, batch: Vec<Inbound>) -> bool {
-        let Some(mut pending) = self.prepare_batch(batch).await else {
+        let Some(prepared) = self.prepare_batch(batch).await else {
             return false;
         };
+        let (mut entries, mut receipts): (Vec<_>, Vec<_>) =
+            prepared.into_iter().map(|p| (p.entry, p.receipt)).unzip();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        while !pending.is_empty() {
-            let entries: Vec<_> = pending.iter().map(|p| p.entry.clone()).collect();
+        while !entries.is_empty() {
             let committed = match self.sink.append(&entries).await {
                 Ok(results) => {
                     self.health.up("redis");
@@ -115,7 +116,8 @@ impl<C: Channel> ChannelWorker<C> {
                 }
             };
             if committed > 0 {
-                let done: Vec<_> = pending.drain(..committed).map(|p| p.receipt).collect();
+                entries.drain(..committed);
+                let done: Vec<_> = receipts.drain(..committed).collect();
                 if let Err(e) = self.channel.ack(done).await {
                     // The channel redelivers what it could not mark; the sink dedupes it.
                     tracing::warn!(channel = %self.channel.name(), error = %e, "ack failed; messages will be redelivered");
@@ -124,12 +126,12 @@ impl<C: Channel> ChannelWorker<C> {
                 }
                 backoff.reset();
             }
-            if !pending.is_empty()
+            if !entries.is_empty()
                 && !self
                     .sleep(backoff.next_delay(), &self.shutdown.abort.clone())
                     .await
             {
-                tracing::warn!(channel = %self.channel.name(), unacked = pending.len(), "shutdown deadline reached; unacked messages will be redelivered");
+                tracing::warn!(channel = %self.channel.name(), unacked = entries.len(), "shutdown deadline reached; unacked messages will be redelivered");
                 return false;
             }
         }
