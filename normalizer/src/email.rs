@@ -23,6 +23,7 @@ use crate::case::{
     Address, Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
 };
 use crate::error::NormalizeError;
+use crate::language::LanguageDetector;
 use crate::sha256_hex;
 
 pub use thread::{SubjectTag, default_subject_tags};
@@ -69,6 +70,8 @@ pub struct EmailOptions<'a> {
     pub authserv_id: Option<&'a str>,
     /// Subject patterns that name a ticket (threading hints); see [`default_subject_tags`].
     pub subject_tags: &'a [SubjectTag],
+    /// The languages `language` may be; [`LanguageDetector::all`] by default.
+    pub languages: &'a LanguageDetector,
 }
 
 impl Default for EmailOptions<'static> {
@@ -76,6 +79,7 @@ impl Default for EmailOptions<'static> {
         Self {
             authserv_id: None,
             subject_tags: default_subject_tags(),
+            languages: LanguageDetector::all(),
         }
     }
 }
@@ -157,7 +161,9 @@ pub fn normalize_email_with<'a>(
     let body = body::body(&message);
     // The reply is what the customer wrote this time; when it is all quote, the whole text is
     // still the best evidence of the language.
-    let language = crate::language::detect(body.reply_text.as_deref().unwrap_or(&body.text))
+    let language = options
+        .languages
+        .detect(body.reply_text.as_deref().unwrap_or(&body.text))
         .map(str::to_owned);
 
     let raw_sha256 = sha256_hex(raw);

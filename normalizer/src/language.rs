@@ -4,29 +4,75 @@
 //! message is settled in its first sentences, and whatlang's cost grows with the input, so a
 //! long pasted log must not cost more than a short note. The answer is `None` whenever whatlang
 //! itself is unsure or the text has too few letters to judge.
+//!
+//! whatlang compares the text against every candidate language's trigram profile, so its cost
+//! is dominated by the number of candidates (~100 µs against all 38 Latin-script languages,
+//! roughly the cost of the rest of email normalization). A deployment that knows its customers'
+//! languages can restrict the candidates with [`LanguageDetector::only`], which is both faster
+//! and less prone to confusing neighbours (Spanish and Galician-like Portuguese, Danish and
+//! Norwegian).
 
-use whatlang::Lang;
+use std::sync::LazyLock;
+
+use whatlang::{Detector, Lang};
 
 /// How much of the text is looked at, in bytes (cut back to a char boundary).
-const WINDOW_BYTES: usize = 1536;
+const WINDOW_BYTES: usize = 1024;
 
 /// Below this many letters in the window trigram statistics are noise ("ok", "thx!", a URL).
 const MIN_LETTERS: usize = 20;
 
-/// The ISO 639-1 code of the language `text` is written in, or `None` when unsure.
-pub fn detect(text: &str) -> Option<&'static str> {
-    let window = prefix(text, WINDOW_BYTES);
-    if window
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .take(MIN_LETTERS)
-        .count()
-        < MIN_LETTERS
-    {
-        return None;
+/// Which languages detection may answer; see the module docs for why restricting helps.
+#[derive(Debug, Clone, Default)]
+pub struct LanguageDetector {
+    detector: Detector,
+}
+
+/// A language code that whatlang does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown or unsupported language code {0:?} (expected ISO 639-1, e.g. \"en\")")]
+pub struct UnknownLanguage(pub String);
+
+impl LanguageDetector {
+    /// Every language whatlang knows (the default).
+    pub fn all() -> &'static LanguageDetector {
+        static ALL: LazyLock<LanguageDetector> = LazyLock::new(LanguageDetector::default);
+        &ALL
     }
-    let info = whatlang::detect(window)?;
-    info.is_reliable().then(|| iso639_1(info.lang()))
+
+    /// Only the given ISO 639-1 codes, e.g. `["en", "de", "sv", "fr", "es"]`.
+    pub fn only<S: AsRef<str>>(codes: &[S]) -> Result<Self, UnknownLanguage> {
+        let langs = codes
+            .iter()
+            .map(|code| {
+                let code = code.as_ref();
+                Lang::all()
+                    .iter()
+                    .copied()
+                    .find(|&lang| iso639_1(lang).eq_ignore_ascii_case(code))
+                    .ok_or_else(|| UnknownLanguage(code.to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            detector: Detector::with_allowlist(langs),
+        })
+    }
+
+    /// The ISO 639-1 code of the language `text` is written in, or `None` when unsure.
+    pub fn detect(&self, text: &str) -> Option<&'static str> {
+        let window = prefix(text, WINDOW_BYTES);
+        let letters = window.chars().filter(|c| c.is_alphabetic());
+        if letters.take(MIN_LETTERS).count() < MIN_LETTERS {
+            return None;
+        }
+        let info = self.detector.detect(window)?;
+        info.is_reliable().then(|| iso639_1(info.lang()))
+    }
+}
+
+/// [`LanguageDetector::detect`] over every language whatlang knows.
+pub fn detect(text: &str) -> Option<&'static str> {
+    LanguageDetector::all().detect(text)
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
@@ -150,6 +196,17 @@ mod tests {
         ] {
             assert_eq!(detect(text), Some(code), "{text}");
         }
+    }
+
+    #[test]
+    fn an_allowlist_limits_the_answers() {
+        let five = LanguageDetector::only(&["en", "de", "sv", "fr", "es"]).unwrap();
+        let text = "Hallo, meine Bestellung ist noch nicht angekommen. Wo ist sie denn geblieben?";
+        assert_eq!(five.detect(text), Some("de"));
+        assert_eq!(
+            LanguageDetector::only(&["xx"]).unwrap_err(),
+            UnknownLanguage("xx".into())
+        );
     }
 
     #[test]
