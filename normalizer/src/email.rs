@@ -8,6 +8,7 @@ mod attachments;
 mod auth;
 mod body;
 mod bounce;
+mod bounce_text;
 mod classify;
 mod headers;
 pub mod thread;
@@ -153,12 +154,13 @@ pub fn normalize_email_with<'a>(
     };
     let conversation =
         thread::conversation(&thread_input, options.subject_tags, ctx.idempotency_key);
-    let mut classification = classify::classify(raw, &message, subject.as_deref(), &sender);
+    let body = body::body(&message);
+    let mut classification =
+        classify::classify(raw, &message, subject.as_deref(), &sender, &body.text);
     classification
         .reasons
         .extend(header_findings.into_iter().map(str::to_owned));
     let authentication = auth::authentication(raw, root_headers, options.authserv_id);
-    let body = body::body(&message);
     // The reply is what the customer wrote this time; when it is all quote, the whole text is
     // still the best evidence of the language.
     let language = options

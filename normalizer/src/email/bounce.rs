@@ -1,17 +1,31 @@
-//! Bounce detection: RFC 3464 delivery status notifications, and classic non-DSN bounces
-//! recognised by their null return path and mailer-daemon sender.
+//! Bounce detection: RFC 3464 delivery status notifications (Postfix, Sendmail, Exchange and
+//! Office 365, Gmail today), and bounces without a report (qmail, Exim's default text, older
+//! Gmail and Exchange) recognised by a daemon sender together with their typical wording.
+//!
+//! `original_message_id` names the message we sent that bounced: the gateway joins the bounce
+//! to that message's conversation.
 
 use mail_parser::{Message, MimeHeaders, PartType};
 
 use super::PARSER;
+use super::bounce_text;
 use super::headers::{clean, raw_value};
 use crate::case::{Bounce, BounceKind, Party};
+
+/// What the bounce detector reads besides the parsed message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen<'a> {
+    pub sender: &'a Party,
+    pub subject: Option<&'a str>,
+    /// The body text, where text-only bounces carry their facts.
+    pub text: &'a str,
+}
 
 /// The bounce facts of `message` and the reason it was judged a bounce, or `None`.
 pub(crate) fn detect(
     raw: &[u8],
     message: &Message<'_>,
-    sender: &Party,
+    seen: Seen<'_>,
 ) -> Option<(Bounce, String)> {
     let root = message.parts.first()?;
     let is_report = root.content_type().is_some_and(|ct| {
@@ -33,12 +47,27 @@ pub(crate) fn detect(
         })
     });
 
+    let headers = message
+        .parts
+        .first()
+        .map(|p| p.headers.as_slice())
+        .unwrap_or_default();
+    let failed_header = raw_value(raw, headers, "X-Failed-Recipients")
+        .and_then(|v| v.split(',').next().and_then(clean));
+    let daemon = from_mailer_daemon(seen.sender);
+    let null_path = null_return_path(raw, message);
     let reason = if is_report {
         "dsn: report-type=delivery-status"
     } else if status_part.is_some() {
         "dsn: message/delivery-status part"
-    } else if null_return_path(raw, message) && from_mailer_daemon(sender) {
+    } else if null_path && daemon {
         "bounce: null return-path from mailer-daemon"
+    } else if failed_header.is_some() && (daemon || null_path) {
+        "bounce: x-failed-recipients"
+    } else if (daemon || null_path) && bounce_text::subject_says_bounce(seen.subject) {
+        "bounce: daemon sender and bounce subject"
+    } else if (daemon || null_path) && bounce_text::body_says_bounce(seen.text) {
+        "bounce: daemon sender and bounce text"
     } else {
         return None;
     };
@@ -46,16 +75,23 @@ pub(crate) fn detect(
     let fields = status_part
         .map(|part| DeliveryStatus::parse(part.contents()))
         .unwrap_or_default();
-    let kind = match fields.status.as_deref().and_then(|s| s.bytes().next()) {
+    // Reports carry their facts in fields; the text is the fallback for every missing one.
+    let text = bounce_text::facts(seen.text);
+    let status = fields.status.or(text.status);
+    let kind = match status.as_deref().and_then(|s| s.bytes().next()) {
         Some(b'5') => BounceKind::Permanent,
         Some(b'4') => BounceKind::Transient,
-        _ => BounceKind::Unknown,
+        _ => text.kind.unwrap_or(BounceKind::Unknown),
     };
     let bounce = Bounce {
         kind,
-        original_message_id: returned_message_id(message),
-        failed_recipient: fields.final_recipient.or(fields.original_recipient),
-        status: fields.status,
+        original_message_id: returned_message_id(message).or(text.original_message_id),
+        failed_recipient: fields
+            .final_recipient
+            .or(fields.original_recipient)
+            .or(failed_header)
+            .or(text.failed_recipient),
+        status,
     };
     Some((bounce, reason.to_owned()))
 }
