@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use intake_normalizer::email::normalize_email;
+use intake_normalizer::email::normalize_email_with;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/email")
@@ -17,7 +17,7 @@ fn fixtures() -> PathBuf {
 
 /// What a golden file holds: the case exactly as serialized, and the blob hashes in order.
 fn actual_output(raw: &[u8]) -> serde_json::Value {
-    match normalize_email(raw, &common::ctx()) {
+    match normalize_email_with(raw, &common::ctx(), &common::options()) {
         Ok(normalized) => serde_json::json!({
             "case": normalized.case,
             "blobs": normalized.blobs.iter().map(|b| b.sha256.as_str()).collect::<Vec<_>>(),

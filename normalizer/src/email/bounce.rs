@@ -76,7 +76,17 @@ pub(crate) fn detect(
         .map(|part| DeliveryStatus::parse(part.contents()))
         .unwrap_or_default();
     // Reports carry their facts in fields; the text is the fallback for every missing one.
-    let text = bounce_text::facts(seen.text);
+    // A report whose MIME structure is broken (a cut boundary) leaves no body text; its raw
+    // body still says what happened.
+    let raw_body;
+    let text_source = if seen.text.trim().is_empty() {
+        let start = message.parts.first().map_or(0, |p| p.offset_body as usize);
+        raw_body = String::from_utf8_lossy(raw.get(start..).unwrap_or_default());
+        raw_body.as_ref()
+    } else {
+        seen.text
+    };
+    let text = bounce_text::facts(text_source);
     let status = fields.status.or(text.status);
     let kind = match status.as_deref().and_then(|s| s.bytes().next()) {
         Some(b'5') => BounceKind::Permanent,

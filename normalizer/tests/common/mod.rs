@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use intake_normalizer::case::ImapSource;
-use intake_normalizer::email::EmailContext;
+use intake_normalizer::email::{EmailContext, EmailOptions};
 
 pub const CASE_ID: &str = "0190b6a0-0000-7000-8000-000000000001";
 pub const IDEMPOTENCY_KEY: &str = "email:support@example.com:INBOX:1700000000:42";
@@ -23,6 +23,18 @@ pub fn ctx() -> EmailContext<'static> {
             uidvalidity: 1_700_000_000,
             uid: 42,
         }),
+    }
+}
+
+/// The authserv-id the fixtures' trusted `Authentication-Results` headers name.
+pub const AUTHSERV_ID: &str = "mx.support.example.com";
+
+/// The options golden and corpus tests use: default subject tags, all languages, and trust in
+/// the fixtures' own receiving server.
+pub fn options() -> EmailOptions<'static> {
+    EmailOptions {
+        authserv_id: Some(AUTHSERV_ID),
+        ..EmailOptions::default()
     }
 }
 
