@@ -1,6 +1,6 @@
 //! Every message of the shared corpus goes through the normalizer: never a panic, every case
-//! valid against docs/case.schema.json and stable through a JSON round trip, every failure a
-//! typed error that still yields a valid dead letter.
+//! valid against docs/case.schema.json and stable through a JSON round trip, reply_text never
+//! longer than text, every failure a typed error that still yields a valid dead letter.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,30 +9,18 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use intake_normalizer::case::{ChannelKind, ChannelRef, Source};
-use intake_normalizer::email::{normalize_email, read_headers};
+use intake_normalizer::email::{normalize_email_with, read_headers};
 use intake_normalizer::{Case, DeadLetter, NormalizeError, sha256_hex};
 
 const MIN_CORPUS_FILES: usize = 500;
 
 #[test]
 fn every_corpus_message_becomes_a_valid_case_or_a_typed_error() {
-    let dir = common::workspace_root().join("../shared/corpus/email");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus directory {} is missing: {e}", dir.display()))
-        .map(|entry| entry.expect("dir entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= MIN_CORPUS_FILES,
-        "corpus {} has only {} .eml files, expected at least {MIN_CORPUS_FILES}",
-        dir.display(),
-        files.len()
-    );
-
+    let files = common::corpus_files(MIN_CORPUS_FILES);
     let case_schema = common::schema_validator("case.schema.json");
     let dead_schema = common::schema_validator("dead_letter.schema.json");
     let ctx = common::ctx();
+    let options = common::options();
     let (mut ok, mut err, mut failures) = (0usize, 0usize, Vec::new());
 
     for path in &files {
@@ -42,11 +30,21 @@ fn every_corpus_message_becomes_a_valid_case_or_a_typed_error() {
             .to_string_lossy()
             .into_owned();
         let raw = std::fs::read(path).expect("read corpus file");
-        let outcome = catch_unwind(AssertUnwindSafe(|| normalize_email(&raw, &ctx)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            normalize_email_with(&raw, &ctx, &options)
+        }));
         match outcome {
             Err(_) => failures.push(format!("{name}: normalize_email panicked")),
             Ok(Ok(normalized)) => {
                 ok += 1;
+                let body = &normalized.case.body;
+                if body
+                    .reply_text
+                    .as_ref()
+                    .is_some_and(|r| r.len() > body.text.len())
+                {
+                    failures.push(format!("{name}: reply_text is longer than text"));
+                }
                 let json = serde_json::to_value(&normalized.case).expect("case serializes");
                 let problems = common::violations(&case_schema, &json);
                 if !problems.is_empty() {

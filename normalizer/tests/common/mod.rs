@@ -60,3 +60,22 @@ pub fn violations(validator: &jsonschema::Validator, instance: &serde_json::Valu
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The .eml files of the shared corpus (`../shared/corpus/email` beside the workspace), sorted;
+/// fails when fewer than `min` are there, so a missing corpus never passes silently.
+pub fn corpus_files(min: usize) -> Vec<PathBuf> {
+    let dir = workspace_root().join("../shared/corpus/email");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus directory {} is missing: {e}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= min,
+        "corpus {} has only {} .eml files, expected at least {min}",
+        dir.display(),
+        files.len()
+    );
+    files
+}
