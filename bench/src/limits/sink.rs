@@ -1,0 +1,102 @@
+//! The stream append path alone: `intake_gateway::sink::StreamSink` fed by a synthetic
+//! in-process source with batches of ~2 KB case documents, one batch in flight at a time as
+//! the channel worker does, against the bench's redis-server.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use intake_gateway::sink::{Entry, StreamSink, Target};
+use serde_json::json;
+
+use crate::env::Env;
+
+/// Cases appended per second for one batch size.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkRate {
+    pub batch: usize,
+    pub cases: u64,
+    pub secs: f64,
+}
+
+impl SinkRate {
+    pub fn cases_per_sec(&self) -> f64 {
+        self.cases as f64 / self.secs
+    }
+}
+
+/// Appends `cases` synthetic cases in batches of `batch` from a flushed Redis, checking that
+/// every one was appended (none reported as a duplicate).
+pub async fn sink_rate(env: &Env, cases: usize, batch: usize) -> anyhow::Result<SinkRate> {
+    env.flush_redis().await?;
+    let dir = env.fresh_dir("sink")?;
+    let config = intake_tests::setup::config(&env.redis, &dir, Vec::new()).redis;
+    let conn = intake_gateway::redis_conn::connect(&config)?;
+    let mut sink = StreamSink::new(conn, &config);
+    let batches: Vec<Vec<Entry>> = (0..cases)
+        .collect::<Vec<_>>()
+        .chunks(batch.max(1))
+        .map(|chunk| chunk.iter().map(|&n| entry(n)).collect())
+        .collect();
+    let started = Instant::now();
+    let mut appended = 0u64;
+    for entries in &batches {
+        let results = sink.append(entries).await.context("sink append")?;
+        for result in results {
+            match result {
+                Ok(intake_gateway::sink::AppendOutcome::Appended(_)) => appended += 1,
+                Ok(other) => anyhow::bail!("synthetic case appended twice: {other:?}"),
+                Err(e) => anyhow::bail!("append failed: {e}"),
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let xlen = env.redis.stream_len(&config.stream).await?;
+    anyhow::ensure!(
+        xlen == cases as u64 && appended == xlen,
+        "sink wrote {xlen} entries, expected {cases}"
+    );
+    Ok(SinkRate {
+        batch,
+        cases: appended,
+        secs,
+    })
+}
+
+/// A case-shaped entry of about 2 KB with email-style idempotency keys.
+fn entry(n: usize) -> Entry {
+    let key = format!("email:bench@127.0.0.1:INBOX:1:{n}");
+    let case_id = format!("0190b6a0-0000-7000-8000-{n:012}");
+    let text =
+        "Hello, my order #12345 has not arrived yet. Could you check where it is? ".repeat(16);
+    let document = json!({
+        "schema_version": 1,
+        "event": "message.received",
+        "case_id": case_id,
+        "idempotency_key": key,
+        "channel": {"kind": "email", "name": "bench"},
+        "source": {"message_id": format!("<{n}@example.com>"),
+                   "imap": {"mailbox": "INBOX", "uidvalidity": 1, "uid": n}},
+        "conversation": {"key": format!("<{n}@example.com>"), "is_new": true, "hints": []},
+        "sender": {"name": "Jane Customer", "address": "jane@example.com", "kind": "person"},
+        "recipients": {"to": ["support@example.com"], "cc": []},
+        "subject": "Where is my order?",
+        "body": {"text": text, "html": null, "reply_text": "Hello, my order has not arrived yet."},
+        "attachments": [],
+        "sent_at": "2025-01-01T12:00:00Z",
+        "received_at": "2025-01-01T12:00:01Z",
+        "language": "en",
+        "classification": {"auto_submitted": false, "bounce": false, "mailing_list": false,
+                           "loop_suspect": false},
+        "raw_ref": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    })
+    .to_string();
+    Entry {
+        target: Target::Cases,
+        idempotency_keys: vec![key, format!("email:bench@127.0.0.1:INBOX:sha256:{n:064}")],
+        lookup_keys: 1,
+        event: "message.received",
+        channel: "bench".into(),
+        case_id,
+        document,
+    }
+}

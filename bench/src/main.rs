@@ -1,0 +1,210 @@
+//! `bench`: Intake against its peers and the physical limits, on loopback servers it starts
+//! itself (the test harness's redis-server and Dovecot). See BENCHMARKS.md.
+//!
+//! For each scenario (today: email, full mix and ≤ 8 KB mix) it alternates cold-start Intake
+//! runs and peer runs, checks each run's output for completeness (exactly N entries, distinct
+//! idempotency keys), then measures the limits and prints a Markdown report with the targets.
+//! Only an incomplete run fails it; timing never does.
+
+mod cli;
+mod email;
+mod env;
+mod limits;
+mod machine;
+mod measured;
+mod report;
+mod scenario;
+mod targets;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command, Settings};
+use crate::email::{EmailScenario, Mix};
+use crate::env::Env;
+use crate::report::Report;
+use crate::scenario::{Scenario, Side};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::ExecMeasured {
+            stdout,
+            stderr,
+            program,
+        }) => measured::exec_measured(&stdout, &stderr, &program),
+        None => run(cli.options),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: FAILED: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: cli::Options) -> anyhow::Result<()> {
+    let settings = options.resolve()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?
+        .block_on(bench(settings))
+}
+
+async fn bench(settings: Settings) -> anyhow::Result<()> {
+    let extra_sizes: Vec<usize> = settings
+        .sizes
+        .iter()
+        .copied()
+        .filter(|&size| size != settings.messages)
+        .collect();
+    let mut users = vec!["full".to_string(), "small".to_string()];
+    users.extend(extra_sizes.iter().map(|size| format!("full{size}")));
+    println!("{}", machine::describe(&settings));
+    let env = Env::start(settings.clone(), &users).await?;
+    let result = bench_in(&env, &settings, &extra_sizes).await;
+    if result.is_err() {
+        progress(&format!(
+            "logs and configs kept in {}",
+            env.keep_work_dir().display()
+        ));
+    }
+    result
+}
+
+async fn bench_in(env: &Env, settings: &Settings, extra_sizes: &[usize]) -> anyhow::Result<()> {
+    let mut scenarios = vec![
+        Scenario::Email(EmailScenario::new(
+            "full",
+            Mix::Full,
+            settings.messages,
+            settings.seed,
+        )),
+        Scenario::Email(EmailScenario::new(
+            "small",
+            Mix::Small,
+            settings.messages,
+            settings.seed,
+        )),
+    ];
+    for scenario in &mut scenarios {
+        progress(&format!("loading {}", scenario.label()));
+        scenario.prepare(env).await?;
+    }
+    let mut report = Report::default();
+    let sides: &[Side] = if settings.peer {
+        &[Side::Intake, Side::Peer]
+    } else {
+        &[Side::Intake]
+    };
+    for run in 1..=settings.runs {
+        for scenario in &scenarios {
+            for &side in sides {
+                let result = scenario.run(env, side, run).await.with_context(|| {
+                    format!("{} run {run} ({})", scenario.label(), side.as_str())
+                })?;
+                progress(&format!(
+                    "{} run {run} {}: {} msgs in {:.2} s = {:.0} msgs/s, peak RSS {:.1} MiB, CPU {:.2} s: complete",
+                    result.scenario,
+                    side.as_str(),
+                    result.msgs,
+                    result.secs,
+                    result.msgs_per_sec(),
+                    result.rss_mib(),
+                    result.cpu_secs
+                ));
+                report.runs.push(result);
+            }
+        }
+    }
+    if settings.limits {
+        measure_limits(env, &scenarios, &mut report).await?;
+    }
+    measure_sizes(env, settings, &scenarios, extra_sizes, &mut report).await?;
+    println!("{}", report.render());
+    if !settings.short {
+        println!("{}", targets::render(&report));
+    }
+    println!(
+        "bench: complete: every run wrote exactly its {} entries per mailbox with distinct idempotency keys",
+        settings.messages
+    );
+    Ok(())
+}
+
+/// Raw fetch and normalizer-alone per email scenario, then the sink alone.
+async fn measure_limits(
+    env: &Env,
+    scenarios: &[Scenario],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for scenario in scenarios {
+        let Scenario::Email(email) = scenario;
+        progress(&format!("limits: {}", scenario.label()));
+        let mut fetches = Vec::new();
+        for _ in 0..env.settings.runs {
+            let rate = limits::raw_fetch(env.dovecot.port(), &email.user).await?;
+            anyhow::ensure!(
+                rate.msgs == email.count as u64,
+                "raw fetch got {} of {} messages",
+                rate.msgs,
+                email.count
+            );
+            fetches.push(rate);
+        }
+        report.fetch.push((scenario.label(), fetches));
+        let messages = &email.messages;
+        let (one, all) = tokio::task::block_in_place(|| {
+            (
+                limits::normalize_rate(messages, 1),
+                limits::normalize_rate(messages, cores),
+            )
+        });
+        report.normalize.push((scenario.label(), one, all));
+    }
+    for batch in [env.settings.batch, 2_000] {
+        progress(&format!("limits: sink alone, batch {batch}"));
+        report
+            .sink
+            .push(limits::sink_rate(env, env.settings.sink_cases, batch).await?);
+    }
+    Ok(())
+}
+
+/// One Intake run per mailbox size on the full mix, for peak RSS.
+async fn measure_sizes(
+    env: &Env,
+    settings: &Settings,
+    scenarios: &[Scenario],
+    extra_sizes: &[usize],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    for &size in &settings.sizes {
+        progress(&format!("peak RSS at {size} messages"));
+        let result = if size == settings.messages {
+            match scenarios.first() {
+                Some(full) => full.run(env, Side::Intake, 0).await?,
+                None => continue,
+            }
+        } else {
+            anyhow::ensure!(extra_sizes.contains(&size), "size {size} has no mailbox");
+            let mut email =
+                EmailScenario::new(&format!("full{size}"), Mix::Full, size, settings.seed);
+            email.prepare(env).await?;
+            email.forget_messages();
+            Scenario::Email(email).run(env, Side::Intake, 0).await?
+        };
+        report.sizes.push((size, result));
+    }
+    report.sizes.sort_by_key(|(size, _)| *size);
+    Ok(())
+}
+
+fn progress(message: &str) {
+    eprintln!("bench: {message}");
+}
