@@ -19,6 +19,7 @@ pub(crate) struct RawConfig {
     pub redis: RawRedis,
     pub http: RawHttp,
     pub blobs: RawBlobs,
+    pub conversations: RawConversations,
     /// `None` when the key is missing or not an array of tables; an element is `None` when its
     /// `type` is missing or unknown (already reported; its other keys are not looked at).
     pub channels: Option<Vec<Option<RawChannel>>>,
@@ -41,6 +42,14 @@ pub(crate) struct RawHttp {
 }
 
 #[derive(Debug, Default)]
+pub(crate) struct RawConversations {
+    pub ttl: Option<DurationText>,
+    pub subject_tags: Option<Vec<crate::types::SubjectTagConfig>>,
+    pub loop_window: Option<DurationText>,
+    pub loop_threshold: Option<i64>,
+}
+
+#[derive(Debug, Default)]
 pub(crate) struct RawBlobs {
     pub dir: Option<String>,
 }
@@ -58,6 +67,7 @@ pub(crate) struct RawEmail {
     pub tls: Option<String>,
     pub allow_insecure: Option<bool>,
     pub tls_ca_file: Option<String>,
+    pub authserv_id: Option<String>,
     pub username: Option<String>,
     pub password_env: Option<String>,
     pub password_file: Option<String>,
@@ -90,6 +100,7 @@ impl RawConfig {
         let redis = top.take::<Table>("redis");
         let http = top.take::<Table>("http");
         let blobs = top.take::<Table>("blobs");
+        let conversations = top.take::<Table>("conversations");
         let channels = top.take::<Vec<Table>>("channels");
         top.finish();
 
@@ -97,6 +108,9 @@ impl RawConfig {
             redis: redis.map_or_else(RawRedis::default, |t| RawRedis::read(t, errors)),
             http: http.map_or_else(RawHttp::default, |t| RawHttp::read(t, errors)),
             blobs: blobs.map_or_else(RawBlobs::default, |t| RawBlobs::read(t, errors)),
+            conversations: conversations.map_or_else(RawConversations::default, |t| {
+                RawConversations::read(t, errors)
+            }),
             channels: channels.map(|tables| {
                 let read = |(i, t)| RawChannel::read(t, &format!("channels[{i}]"), errors);
                 tables.into_iter().enumerate().map(read).collect()
@@ -127,6 +141,20 @@ impl RawHttp {
         let mut f = Fields::new(table, "http", errors);
         let raw = RawHttp {
             listen: f.take("listen"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawConversations {
+    fn read(table: Table, errors: &mut ConfigErrors) -> RawConversations {
+        let mut f = Fields::new(table, "conversations", errors);
+        let raw = RawConversations {
+            ttl: f.take("ttl"),
+            subject_tags: f.take("subject_tags"),
+            loop_window: f.take("loop_window"),
+            loop_threshold: f.take("loop_threshold"),
         };
         f.finish();
         raw
@@ -172,6 +200,7 @@ impl RawEmail {
             tls: f.take("tls"),
             allow_insecure: f.take("allow_insecure"),
             tls_ca_file: f.take("tls_ca_file"),
+            authserv_id: f.take("authserv_id"),
             username: f.required("username"),
             password_env: f.take("password_env"),
             password_file: f.take("password_file"),
@@ -307,4 +336,9 @@ impl Expected for DurationText {
 
 impl Expected for Value {
     const EXPECTED: &'static str = "a value";
+}
+
+impl Expected for Vec<crate::types::SubjectTagConfig> {
+    const EXPECTED: &'static str =
+        "an array of tables with `name` and `pattern` ([[conversations.subject_tags]])";
 }

@@ -38,6 +38,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub http: HttpConfig,
     pub blobs: BlobsConfig,
+    pub conversations: ConversationsConfig,
     pub channels: Vec<ChannelConfig>,
 }
 
@@ -91,6 +92,41 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
 }
 
+/// Threading and loop detection, shared by every channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationsConfig {
+    /// How long a message id, subject tag or plus-address token keeps pointing at its
+    /// conversation.
+    pub ttl: Duration,
+    /// Subject patterns that name a ticket; None means the built-in set (`[Case #123]`, Jira
+    /// keys, ServiceNow numbers).
+    pub subject_tags: Option<Vec<SubjectTagConfig>>,
+    /// A sender with more than `loop_threshold` messages within `loop_window` is flagged
+    /// `loop_suspect` (the mail is still ingested).
+    pub loop_window: Duration,
+    pub loop_threshold: u32,
+}
+
+impl Default for ConversationsConfig {
+    fn default() -> Self {
+        ConversationsConfig {
+            ttl: Duration::from_secs(180 * 24 * 3600),
+            subject_tags: None,
+            loop_window: Duration::from_secs(600),
+            loop_threshold: 20,
+        }
+    }
+}
+
+/// One subject pattern: `name` labels the hint (`case:123`); the first capture group (or the
+/// whole match) is the ticket id. Validated to compile as a `regex` crate pattern.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectTagConfig {
+    pub name: String,
+    pub pattern: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlobsConfig {
     /// Content-addressed directory (by sha256) for raw messages and attachments.
@@ -137,6 +173,9 @@ pub struct EmailConfig {
     /// PEM file of extra CA certificates to trust besides the public web roots (an internal
     /// CA); read at each connect, so a rotated file is picked up without a restart.
     pub tls_ca_file: Option<PathBuf>,
+    /// The authserv-id of the operator's own receiving MTA: only `Authentication-Results`
+    /// headers it wrote are trusted (recorded in the case). None trusts none.
+    pub authserv_id: Option<String>,
     pub username: String,
     pub password: Secret,
     pub mailbox: String,

@@ -6,6 +6,7 @@
 //! placeholder, which is harmless: any collected error means the caller gets the errors, not the
 //! config.
 
+mod conversations;
 mod email;
 mod secret;
 
@@ -35,6 +36,7 @@ pub(crate) fn validate(raw: RawConfig, env: Env<'_>, errors: &mut ConfigErrors) 
         redis: redis(raw.redis, env, errors),
         http: http(raw.http, errors),
         blobs: blobs(raw.blobs, errors),
+        conversations: conversations::conversations(raw.conversations, errors),
         channels: channels(raw.channels, env, errors),
     }
 }

@@ -38,6 +38,14 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
     let ok = email("");
     let top = |section: &str| format!("{section}\n{ok}");
     vec![
+        ("bad subject tag regex", top("[[conversations.subject_tags]]\nname = \"case\"\npattern = \"(unclosed\""),
+            "conversations.subject_tags[0].pattern", "invalid regular expression"),
+        ("bad subject tag name", top("[[conversations.subject_tags]]\nname = \"a b\"\npattern = \"x\""),
+            "conversations.subject_tags[0].name", "letters"),
+        ("loop threshold zero", top("[conversations]\nloop_threshold = 0"),
+            "conversations.loop_threshold", "out of range"),
+        ("bad conversation ttl", top("[conversations]\nttl = \"forever\""), "conversations.ttl", "not a duration"),
+        ("unknown conversations key", top("[conversations]\nwindow = \"1m\""), "conversations.window", "unknown key"),
         ("missing host", with_channel("password_env = \"IMAP_PASSWORD\""), "channels[0].host", "missing"),
         ("both password_env and password_file", email("password_file = \"/run/secrets/imap\""),
             "channels[0].password_file", "exactly one"),

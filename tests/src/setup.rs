@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use intake_config::{
-    AfterIngest, BlobsConfig, ChannelConfig, Config, EmailConfig, HttpConfig, RedisConfig, Secret,
-    TlsMode,
+    AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, EmailConfig, HttpConfig,
+    RedisConfig, Secret, TlsMode,
 };
 
 use crate::dovecot::Dovecot;
@@ -21,6 +21,7 @@ pub const DEAD: &str = "intake:dead";
 pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfig {
     EmailConfig {
         tls_ca_file: None,
+        authserv_id: None,
         name: name.to_string(),
         host: "127.0.0.1".into(),
         port: dovecot.port(),
@@ -52,6 +53,7 @@ pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) 
         blobs: BlobsConfig {
             dir: blob_dir.to_path_buf(),
         },
+        conversations: ConversationsConfig::default(),
         channels: channels.into_iter().map(ChannelConfig::Email).collect(),
     }
 }

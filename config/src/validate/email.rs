@@ -98,6 +98,7 @@ pub(super) fn validate(
         tls,
         allow_insecure,
         tls_ca_file,
+        authserv_id: raw.authserv_id.filter(|id| !id.trim().is_empty()),
         username,
         password: password.unwrap_or_else(|| Secret::new("")),
         mailbox,
