@@ -10,6 +10,8 @@ pub enum GatewayError {
     Blobs { dir: String, detail: String },
     #[error("cannot listen on {addr}: {detail}")]
     Listen { addr: String, detail: String },
+    #[error("invalid config: {detail}")]
+    Config { detail: String },
     #[error("metrics recorder could not be installed: {detail}")]
     Metrics { detail: String },
 }

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod blobs;
 pub mod checkpoint;
+pub mod conversation;
 pub mod error;
 pub mod health;
 pub mod http;

@@ -14,11 +14,15 @@ use tokio::task::JoinSet;
 
 use crate::blobs::BlobStore;
 use crate::checkpoint::RedisCheckpoints;
+use crate::conversation::ConversationStore;
 use crate::error::GatewayError;
 use crate::health::Health;
 use crate::redis_conn::{self, REDIS_PART};
 use crate::sink::StreamSink;
-use crate::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref};
+use crate::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
+use intake_config::ConversationsConfig;
+use intake_normalizer::email::SubjectTag;
+use std::sync::Arc;
 
 /// A started gateway.
 #[derive(Debug)]
@@ -58,7 +62,13 @@ impl Gateway {
         ));
 
         let sink = StreamSink::new(conn.clone(), &config.redis);
+        let conversations = ConversationStore::new(
+            conn.clone(),
+            &config.redis.key_prefix(),
+            &config.conversations,
+        );
         let checkpoints = RedisCheckpoints::new(conn, &config.redis.key_prefix());
+        let subject_tags = compile_subject_tags(&config.conversations)?;
         let mut workers = JoinSet::new();
         for channel in config.channels {
             match channel {
@@ -66,6 +76,10 @@ impl Gateway {
                     let prepare = PrepareContext {
                         channel: channel_ref(ChannelKind::Email, &email.name),
                         blobs: blobs.clone(),
+                        email: Arc::new(EmailPolicy {
+                            authserv_id: email.authserv_id.clone(),
+                            subject_tags: subject_tags.clone(),
+                        }),
                     };
                     let batch_max = email.batch_size;
                     tracing::info!(channel = %email.name, host = %email.host, mailbox = %email.mailbox, "starting email channel");
@@ -77,6 +91,7 @@ impl Gateway {
                     let worker = ChannelWorker::new(
                         source,
                         sink.clone(),
+                        conversations.clone(),
                         prepare,
                         health.clone(),
                         shutdown.clone(),
@@ -146,4 +161,22 @@ impl Gateway {
     pub async fn wait_workers(&mut self) {
         while self.workers.join_next().await.is_some() {}
     }
+}
+
+/// The configured subject tags, compiled once (None: the normalizer's built-in set). Config
+/// validation already compiled them, so an error here means the two disagree.
+fn compile_subject_tags(
+    config: &ConversationsConfig,
+) -> Result<Option<Vec<SubjectTag>>, GatewayError> {
+    let Some(tags) = &config.subject_tags else {
+        return Ok(None);
+    };
+    tags.iter()
+        .map(|t| {
+            SubjectTag::new(&t.name, &t.pattern).map_err(|e| GatewayError::Config {
+                detail: format!("subject tag {}: {e}", t.name),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }

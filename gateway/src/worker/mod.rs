@@ -12,9 +12,10 @@ use std::time::Duration;
 use intake_channels::{Channel, ChannelError, ChannelStatus, Inbound};
 use tokio_util::sync::CancellationToken;
 
-pub use prepare::{PrepareContext, Prepared, channel_ref};
+pub use prepare::{Document, EmailPolicy, PrepareContext, Prepared, channel_ref};
 
 use crate::backoff::Backoff;
+use crate::conversation::ConversationStore;
 use crate::health::Health;
 use crate::sink::{AppendOutcome, SinkError, StreamSink};
 
@@ -31,6 +32,7 @@ pub struct Shutdown {
 pub struct ChannelWorker<C: Channel> {
     channel: C,
     sink: StreamSink,
+    conversations: ConversationStore,
     prepare: PrepareContext,
     health: Health,
     shutdown: Shutdown,
@@ -41,6 +43,7 @@ impl<C: Channel> ChannelWorker<C> {
     pub fn new(
         channel: C,
         sink: StreamSink,
+        conversations: ConversationStore,
         prepare: PrepareContext,
         health: Health,
         shutdown: Shutdown,
@@ -50,6 +53,7 @@ impl<C: Channel> ChannelWorker<C> {
         ChannelWorker {
             channel,
             sink,
+            conversations,
             prepare,
             health,
             shutdown,
@@ -98,11 +102,15 @@ impl<C: Channel> ChannelWorker<C> {
 
     /// Appends and acks one batch. Returns false when aborted by the shutdown deadline.
     async fn process(&mut self, batch: Vec<Inbound>) -> bool {
-        let Some(prepared) = self.prepare_batch(batch).await else {
+        let Some(mut prepared) = self.prepare_batch(batch).await else {
             return false;
         };
+        if !self.resolve_conversations(&mut prepared).await {
+            return false;
+        }
+        let channel = self.channel.name().to_string();
         let (mut entries, mut receipts): (Vec<_>, Vec<_>) =
-            prepared.into_iter().map(|p| (p.entry, p.receipt)).unzip();
+            prepared.into_iter().map(|p| p.into_entry(&channel)).unzip();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !entries.is_empty() {
             let committed = match self.sink.append(&entries).await {
@@ -136,6 +144,31 @@ impl<C: Channel> ChannelWorker<C> {
             }
         }
         true
+    }
+
+    /// Fills in the conversations of the batch's cases, retrying while Redis is unavailable.
+    /// False when aborted by the shutdown deadline.
+    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> bool {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        loop {
+            let mut cases: Vec<_> = prepared
+                .iter_mut()
+                .filter_map(|p| match &mut p.document {
+                    Document::Case(case) => Some(case.as_mut()),
+                    Document::Json(_) => None,
+                })
+                .collect();
+            match self.conversations.resolve(&mut cases).await {
+                Ok(()) => return true,
+                Err(e) => self.health.down("redis", &e.to_string()),
+            }
+            if !self
+                .sleep(backoff.next_delay(), &self.shutdown.abort.clone())
+                .await
+            {
+                return false;
+            }
+        }
     }
 
     /// Normalizes the batch on blocking threads, one chunk per core, keeping receive order.

@@ -1,14 +1,19 @@
-//! Turning received messages into stream entries: normalize, store blobs, serialize. Runs on
-//! blocking threads (parsing is CPU work) and never panics on input: a panic inside the
-//! normalizer is caught and the message becomes a dead letter like any other poison message.
+//! Turning received messages into stream entries: normalize and store blobs. Runs on blocking
+//! threads (parsing is CPU work) and never panics on input: a panic inside the normalizer is
+//! caught and the message becomes a dead letter like any other poison message. Cases stay
+//! structured until the conversation resolver has filled in their conversation; dead letters
+//! are final here.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use intake_channels::{ChannelKind, Inbound, Payload, Receipt, Rejection};
 use intake_normalizer::case::{ChannelRef, ImapSource, Source};
 use intake_normalizer::dead_letter::DEAD_LETTER_EVENT;
-use intake_normalizer::email::{EmailContext, normalize_email, read_headers};
-use intake_normalizer::{DeadLetter, NormalizeError, SCHEMA_VERSION, sha256_hex};
+use intake_normalizer::email::{
+    EmailContext, EmailOptions, SubjectTag, normalize_email_with, read_headers,
+};
+use intake_normalizer::language::LanguageDetector;
+use intake_normalizer::{Case, DeadLetter, NormalizeError, SCHEMA_VERSION, sha256_hex};
 
 use crate::blobs::BlobStore;
 use crate::sink::{Entry, Target};
@@ -16,8 +21,50 @@ use crate::sink::{Entry, Target};
 /// A message ready to append, with the receipt to ack once it is durable.
 #[derive(Debug)]
 pub struct Prepared {
-    pub entry: Entry,
+    pub target: Target,
+    pub idempotency_keys: Vec<String>,
+    pub lookup_keys: usize,
+    pub event: &'static str,
+    pub case_id: String,
+    pub document: Document,
     pub receipt: Receipt,
+}
+
+/// A case still to be enriched, or a finished JSON document (a dead letter).
+#[derive(Debug)]
+pub enum Document {
+    Case(Box<Case>),
+    Json(String),
+}
+
+impl Prepared {
+    /// The stream entry (the case serialized now) and the receipt to ack after it is appended.
+    pub fn into_entry(self, channel: &str) -> (Entry, Receipt) {
+        let document = match self.document {
+            Document::Json(json) => json,
+            // A case is strings, numbers and vectors: serializing it cannot fail.
+            Document::Case(case) => serde_json::to_string(&case)
+                .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string()),
+        };
+        let entry = Entry {
+            target: self.target,
+            idempotency_keys: self.idempotency_keys,
+            lookup_keys: self.lookup_keys,
+            event: self.event,
+            channel: channel.to_string(),
+            case_id: self.case_id,
+            document,
+        };
+        (entry, self.receipt)
+    }
+}
+
+/// Operator policy for normalizing one channel's mail, owned so it can cross threads.
+#[derive(Debug, Clone, Default)]
+pub struct EmailPolicy {
+    pub authserv_id: Option<String>,
+    /// None: the normalizer's built-in subject tags.
+    pub subject_tags: Option<Vec<SubjectTag>>,
 }
 
 /// What every message of one channel shares.
@@ -25,6 +72,7 @@ pub struct Prepared {
 pub struct PrepareContext {
     pub channel: ChannelRef,
     pub blobs: BlobStore,
+    pub email: std::sync::Arc<EmailPolicy>,
 }
 
 /// Prepares `items` in order. Fails only when a blob cannot be written (disk full, permissions):
@@ -50,19 +98,16 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
         )?,
         Payload::Rejected(rejection) => {
             let doc = rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx);
-            (Target::DeadLetters, DEAD_LETTER_EVENT, doc)
+            (Target::DeadLetters, DEAD_LETTER_EVENT, Document::Json(doc))
         }
     };
     Ok(Prepared {
-        entry: Entry {
-            target,
-            idempotency_keys: item.idempotency_keys.clone(),
-            lookup_keys: item.lookup_keys,
-            event,
-            channel: ctx.channel.name.clone(),
-            case_id,
-            document,
-        },
+        target,
+        idempotency_keys: item.idempotency_keys.clone(),
+        lookup_keys: item.lookup_keys,
+        event,
+        case_id,
+        document,
         receipt: item.receipt,
     })
 }
@@ -74,7 +119,7 @@ fn email_document(
     idempotency_key: &str,
     received_at: &str,
     ctx: &PrepareContext,
-) -> Result<(Target, &'static str, String), std::io::Error> {
+) -> Result<(Target, &'static str, Document), std::io::Error> {
     let email_ctx = EmailContext {
         channel_name: &ctx.channel.name,
         case_id,
@@ -82,24 +127,34 @@ fn email_document(
         received_at,
         imap: imap.clone(),
     };
-    let normalized = catch_unwind(AssertUnwindSafe(|| normalize_email(raw, &email_ctx)))
-        .unwrap_or_else(|_| {
-            Err(NormalizeError::Internal {
-                reason: "the normalizer panicked on this message".into(),
-            })
+    let options = EmailOptions {
+        authserv_id: ctx.email.authserv_id.as_deref(),
+        subject_tags: ctx
+            .email
+            .subject_tags
+            .as_deref()
+            .unwrap_or(intake_normalizer::email::default_subject_tags()),
+        languages: LanguageDetector::all(),
+    };
+    let normalized = catch_unwind(AssertUnwindSafe(|| {
+        normalize_email_with(raw, &email_ctx, &options)
+    }))
+    .unwrap_or_else(|_| {
+        Err(NormalizeError::Internal {
+            reason: "the normalizer panicked on this message".into(),
         })
-        .and_then(|n| {
-            let doc = serde_json::to_string(&n.case).map_err(|e| NormalizeError::Internal {
-                reason: format!("case serialization failed: {e}"),
-            })?;
-            Ok((n, doc))
-        });
+    });
     match normalized {
-        Ok((normalized, doc)) => {
+        Ok(normalized) => {
             for blob in &normalized.blobs {
                 ctx.blobs.put(&blob.sha256, &blob.bytes)?;
             }
-            Ok((Target::Cases, normalized.case.event.as_str(), doc))
+            let event = normalized.case.event.as_str();
+            Ok((
+                Target::Cases,
+                event,
+                Document::Case(Box::new(normalized.case)),
+            ))
         }
         Err(error) => {
             tracing::warn!(channel = %ctx.channel.name, case_id, reason = error.reason_code(), error = %error, "message dead-lettered");
@@ -120,7 +175,11 @@ fn email_document(
                 raw_ref: Some(format!("sha256:{sha}")),
                 ..letter
             };
-            Ok((Target::DeadLetters, DEAD_LETTER_EVENT, to_json(&letter)))
+            Ok((
+                Target::DeadLetters,
+                DEAD_LETTER_EVENT,
+                Document::Json(to_json(&letter)),
+            ))
         }
     }
 }

@@ -1,0 +1,119 @@
+//! The conversation store: resolves each case's threading hints against Redis, records the
+//! case's own identities so later messages find it, and counts messages per sender to flag
+//! mail loops.
+//!
+//! Keys (under the deployment's hash-tagged prefix, with the configured TTL):
+//! - `conv:msgid:<message-id>` → conversation key. Strong signal, shared by every sender:
+//!   In-Reply-To, References, the message's own id (a copy delivered to a second mailbox), and
+//!   a bounce's original message id. Only a message's *own* id is recorded, never its parents':
+//!   otherwise every customer replying to one newsletter would end up in one conversation. A
+//!   helpdesk may record the ids of the replies it sends (`SET <prefix>:conv:msgid:<id> <key>`),
+//!   so that answers and bounces to them join the conversation.
+//! - `conv:<signal>:<sender>:<value>` → conversation key for the weak signals (subject tags,
+//!   plus-address tokens): scoped by sender, so one ticket number or token shared by many
+//!   people never merges their mail.
+//! - `rate:<sender>:<window>`: messages from a sender in the current fixed window.
+//!
+//! Resolution is one pipelined round trip per batch (all lookups and counters), then one for
+//! the records. A redelivered message resolves the same way: its own id points at the
+//! conversation recorded the first time.
+
+mod resolve;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use intake_config::ConversationsConfig;
+use intake_normalizer::Case;
+use redis::aio::ConnectionManager;
+
+use crate::sink::SinkError;
+
+/// Resolves and records conversations for batches of cases.
+#[derive(Clone)]
+pub struct ConversationStore {
+    conn: ConnectionManager,
+    prefix: String,
+    ttl_secs: u64,
+    loop_window: Duration,
+    loop_threshold: u32,
+}
+
+impl std::fmt::Debug for ConversationStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConversationStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConversationStore {
+    pub fn new(conn: ConnectionManager, key_prefix: &str, config: &ConversationsConfig) -> Self {
+        ConversationStore {
+            conn,
+            prefix: format!("{key_prefix}:"),
+            ttl_secs: config.ttl.as_secs().max(1),
+            loop_window: config.loop_window.max(Duration::from_secs(1)),
+            loop_threshold: config.loop_threshold,
+        }
+    }
+
+    /// Fills in `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of
+    /// every case, in order, so a reply later in the batch finds a message earlier in it.
+    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<(), SinkError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let window = self.window_index();
+        let plans: Vec<resolve::Plan> = cases
+            .iter()
+            .map(|case| resolve::Plan::of(case, &self.prefix, window))
+            .collect();
+        let mut lookup = redis::pipe();
+        for plan in &plans {
+            for key in &plan.lookups {
+                lookup.get(key);
+            }
+            lookup
+                .incr(&plan.rate_key, 1)
+                .expire(&plan.rate_key, (self.loop_window.as_secs() * 2) as i64)
+                .ignore();
+        }
+        let replies: Vec<redis::Value> = lookup
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| SinkError::from_redis(&e))?;
+        let records = resolve::apply(
+            cases,
+            &plans,
+            &replies,
+            self.loop_threshold,
+            self.loop_window,
+        );
+        let mut write = redis::pipe();
+        for record in &records {
+            let mut set = redis::cmd("SET");
+            set.arg(&record.key)
+                .arg(&record.conversation)
+                .arg("EX")
+                .arg(self.ttl_secs);
+            if record.keep_existing {
+                set.arg("NX");
+            }
+            write.add_command(set).ignore();
+        }
+        if !records.is_empty() {
+            let () = write
+                .query_async(&mut self.conn)
+                .await
+                .map_err(|e| SinkError::from_redis(&e))?;
+        }
+        Ok(())
+    }
+
+    fn window_index(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        now / self.loop_window.as_secs().max(1)
+    }
+}
