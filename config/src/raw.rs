@@ -47,6 +47,7 @@ pub(crate) struct RawConversations {
     pub subject_tags: Option<Vec<crate::types::SubjectTagConfig>>,
     pub loop_window: Option<DurationText>,
     pub loop_threshold: Option<i64>,
+    pub chat_idle_window: Option<DurationText>,
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +156,7 @@ impl RawConversations {
             subject_tags: f.take("subject_tags"),
             loop_window: f.take("loop_window"),
             loop_threshold: f.take("loop_threshold"),
+            chat_idle_window: f.take("chat_idle_window"),
         };
         f.finish();
         raw

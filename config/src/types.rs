@@ -101,6 +101,8 @@ pub struct ConversationsConfig {
     /// Subject patterns that name a ticket; None means the built-in set (`[Case #123]`, Jira
     /// keys, ServiceNow numbers).
     pub subject_tags: Option<Vec<SubjectTagConfig>>,
+    /// Chat channels: one conversation per chat, thread or contact until it is idle this long.
+    pub chat_idle_window: Duration,
     /// A sender with more than `loop_threshold` messages within `loop_window` is flagged
     /// `loop_suspect` (the mail is still ingested).
     pub loop_window: Duration,
@@ -112,6 +114,7 @@ impl Default for ConversationsConfig {
         ConversationsConfig {
             ttl: Duration::from_secs(180 * 24 * 3600),
             subject_tags: None,
+            chat_idle_window: Duration::from_secs(24 * 3600),
             loop_window: Duration::from_secs(600),
             loop_threshold: 20,
         }

@@ -9,6 +9,7 @@ use crate::raw::RawConversations;
 use crate::types::{ConversationsConfig, SubjectTagConfig};
 
 const DEFAULT_TTL: Duration = Duration::from_secs(180 * 24 * 3600);
+const DEFAULT_CHAT_IDLE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_LOOP_WINDOW: Duration = Duration::from_secs(600);
 const DEFAULT_LOOP_THRESHOLD: i64 = 20;
 
@@ -27,6 +28,13 @@ pub(crate) fn conversations(
         "conversations.loop_window",
         raw.loop_window,
         DEFAULT_LOOP_WINDOW,
+        Duration::from_secs(1),
+        errors,
+    );
+    let chat_idle_window = duration(
+        "conversations.chat_idle_window",
+        raw.chat_idle_window,
+        DEFAULT_CHAT_IDLE_WINDOW,
         Duration::from_secs(1),
         errors,
     );
@@ -49,6 +57,7 @@ pub(crate) fn conversations(
     ConversationsConfig {
         ttl,
         subject_tags,
+        chat_idle_window,
         loop_window,
         loop_threshold,
     }

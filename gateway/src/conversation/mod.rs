@@ -12,6 +12,9 @@
 //! - `conv:<signal>:<sender>:<value>` → conversation key for the weak signals (subject tags,
 //!   plus-address tokens): scoped by sender, so one ticket number or token shared by many
 //!   people never merges their mail.
+//! - `conv:chat:<channel>:<chat>` → conversation key for chat channels (a chat, thread or
+//!   contact), expiring after the idle window and refreshed by every message: after a quiet
+//!   day (by default) the chat's next message opens a new conversation.
 //! - `rate:<sender>:<window>`: messages from a sender in the current fixed window.
 //!
 //! Resolution is one pipelined round trip per batch (all lookups and counters), then one for
@@ -34,6 +37,7 @@ pub struct ConversationStore {
     conn: ConnectionManager,
     prefix: String,
     ttl_secs: u64,
+    chat_idle_secs: u64,
     loop_window: Duration,
     loop_threshold: u32,
 }
@@ -52,6 +56,7 @@ impl ConversationStore {
             conn,
             prefix: format!("{key_prefix}:"),
             ttl_secs: config.ttl.as_secs().max(1),
+            chat_idle_secs: config.chat_idle_window.as_secs().max(1),
             loop_window: config.loop_window.max(Duration::from_secs(1)),
             loop_threshold: config.loop_threshold,
         }
@@ -95,7 +100,10 @@ impl ConversationStore {
             set.arg(&record.key)
                 .arg(&record.conversation)
                 .arg("EX")
-                .arg(self.ttl_secs);
+                .arg(match record.lifetime {
+                    resolve::Lifetime::Conversation => self.ttl_secs,
+                    resolve::Lifetime::ChatIdle => self.chat_idle_secs,
+                });
             if record.keep_existing {
                 set.arg("NX");
             }

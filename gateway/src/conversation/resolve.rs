@@ -16,6 +16,10 @@ const OPENS: &str = "no signal matched: the message opens a conversation";
 const STRONG: &[&str] = &["message_id", "in_reply_to", "references", "bounce_original"];
 /// Signals many people may share: looked up and recorded per sender.
 const WEAK: &[&str] = &["subject_tag", "plus_address"];
+/// A chat, thread or contact (`<channel>:<chat id>`) of a chat channel: one conversation per
+/// chat until it has been idle for the configured window. Tried first: in a chat, the chat is
+/// the conversation.
+pub const CHAT: &str = "chat";
 
 /// The lookups of one case, in the order they are tried.
 #[derive(Debug)]
@@ -35,6 +39,15 @@ pub struct Record {
     pub conversation: String,
     /// `SET NX`: the first conversation that claimed a message id keeps it.
     pub keep_existing: bool,
+    /// The record's lifetime: the conversation TTL, or the chat idle window (refreshed by
+    /// every message, so an idle chat's next message opens a new conversation).
+    pub lifetime: Lifetime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    Conversation,
+    ChatIdle,
 }
 
 impl Plan {
@@ -56,7 +69,7 @@ impl Plan {
         }
         let hints: Vec<&ThreadHint> = case.conversation.hints.iter().chain(&extra_hints).collect();
         let mut tries = Vec::new();
-        for signal in STRONG.iter().chain(WEAK) {
+        for signal in std::iter::once(&CHAT).chain(STRONG).chain(WEAK) {
             for (i, hint) in hints.iter().enumerate() {
                 if hint.signal == *signal {
                     tries.push((i, key_for(prefix, hint, &sender)));
@@ -81,7 +94,9 @@ fn sender_of(case: &Case) -> String {
 }
 
 fn key_for(prefix: &str, hint: &ThreadHint, sender: &str) -> String {
-    if WEAK.contains(&hint.signal.as_str()) {
+    if hint.signal == CHAT {
+        format!("{prefix}conv:chat:{}", hint.value)
+    } else if WEAK.contains(&hint.signal.as_str()) {
         format!("{prefix}conv:{}:{sender}:{}", hint.signal, hint.value)
     } else {
         format!("{prefix}conv:msgid:{}", hint.value)
@@ -126,12 +141,13 @@ pub fn apply(
         explain(case, plan, matched);
         case.conversation.key.clone_from(&key);
         case.conversation.is_new = matched.is_none();
-        for (record_key, keep_existing) in records_of(case, plan) {
+        for (record_key, keep_existing, lifetime) in records_of(case, plan) {
             overlay.insert(record_key.clone(), key.clone());
             records.push(Record {
                 key: record_key,
                 conversation: key.clone(),
                 keep_existing,
+                lifetime,
             });
         }
         if count > u64::from(loop_threshold) {
@@ -169,7 +185,7 @@ fn explain(case: &mut Case, plan: &Plan, matched: Option<usize>) {
 
 /// The case's own message id (strong, first claim wins) and its weak signals (per sender,
 /// latest wins). Never the ids of its parents: see the module docs.
-fn records_of(case: &Case, plan: &Plan) -> Vec<(String, bool)> {
+fn records_of(case: &Case, plan: &Plan) -> Vec<(String, bool, Lifetime)> {
     plan.tries
         .iter()
         .filter_map(|(i, key)| {
@@ -178,8 +194,9 @@ fn records_of(case: &Case, plan: &Plan) -> Vec<(String, bool)> {
                 // Bulk mail (a newsletter, a list post) and machine mail do not open a customer
                 // conversation: replies to them from many people must stay apart.
                 "message_id" if is_bulk_or_automated(case) => None,
-                "message_id" => Some((key.clone(), true)),
-                s if WEAK.contains(&s) => Some((key.clone(), false)),
+                "message_id" => Some((key.clone(), true, Lifetime::Conversation)),
+                CHAT => Some((key.clone(), false, Lifetime::ChatIdle)),
+                s if WEAK.contains(&s) => Some((key.clone(), false, Lifetime::Conversation)),
                 _ => None,
             }
         })
@@ -266,5 +283,55 @@ mod tests {
         // The reply's own id is recorded; the newsletter's is not, nor any parent id.
         let keys: Vec<_> = records.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(keys, ["p:conv:msgid:r@x"]);
+    }
+
+    #[test]
+    fn a_chat_is_one_conversation_until_idle() {
+        let chat_hint = ThreadHint {
+            signal: CHAT.into(),
+            value: "telegram:42".into(),
+            used: false,
+            reason: String::new(),
+        };
+        let mut first = case("From: a@x\r\nMessage-ID: <m1@x>\r\n\r\nhi\r\n", "k1");
+        first.conversation.hints.push(chat_hint.clone());
+        let plan = Plan::of(&first, "p:", 0);
+        assert_eq!(
+            plan.lookups[0], "p:conv:chat:telegram:42",
+            "the chat is tried first"
+        );
+        let mut replies = vec![redis::Value::Nil; plan.lookups.len()];
+        replies.push(redis::Value::Int(1));
+        let records = apply(
+            &mut [&mut first],
+            &[plan],
+            &replies,
+            20,
+            Duration::from_secs(60),
+        );
+        assert!(first.conversation.is_new);
+        let chat = records
+            .iter()
+            .find(|r| r.key == "p:conv:chat:telegram:42")
+            .unwrap();
+        assert_eq!(chat.lifetime, Lifetime::ChatIdle);
+        assert_eq!(chat.conversation, first.conversation.key);
+
+        // Within the idle window the chat's key is still there: the next message joins.
+        let mut second = case("From: a@x\r\nMessage-ID: <m2@x>\r\n\r\nagain\r\n", "k2");
+        second.conversation.hints.push(chat_hint);
+        let plan = Plan::of(&second, "p:", 0);
+        let mut replies = vec![bulk(&first.conversation.key)];
+        replies.resize(plan.lookups.len(), redis::Value::Nil);
+        replies.push(redis::Value::Int(2));
+        apply(
+            &mut [&mut second],
+            &[plan],
+            &replies,
+            20,
+            Duration::from_secs(60),
+        );
+        assert_eq!(second.conversation.key, first.conversation.key);
+        assert!(!second.conversation.is_new);
     }
 }
