@@ -48,6 +48,7 @@ pub(crate) struct RawConversations {
     pub loop_window: Option<DurationText>,
     pub loop_threshold: Option<i64>,
     pub chat_idle_window: Option<DurationText>,
+    pub languages: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -157,6 +158,7 @@ impl RawConversations {
             loop_window: f.take("loop_window"),
             loop_threshold: f.take("loop_threshold"),
             chat_idle_window: f.take("chat_idle_window"),
+            languages: f.take("languages"),
         };
         f.finish();
         raw
@@ -343,4 +345,8 @@ impl Expected for Value {
 impl Expected for Vec<crate::types::SubjectTagConfig> {
     const EXPECTED: &'static str =
         "an array of tables with `name` and `pattern` ([[conversations.subject_tags]])";
+}
+
+impl Expected for Vec<String> {
+    const EXPECTED: &'static str = "an array of strings";
 }

@@ -107,6 +107,9 @@ pub struct ConversationsConfig {
     /// `loop_suspect` (the mail is still ingested).
     pub loop_window: Duration,
     pub loop_threshold: u32,
+    /// ISO 639-1 codes `language` may take; None: every language the detector knows. A
+    /// short list is both faster (about 3x) and more accurate for a known customer base.
+    pub languages: Option<Vec<String>>,
 }
 
 impl Default for ConversationsConfig {
@@ -117,6 +120,7 @@ impl Default for ConversationsConfig {
             chat_idle_window: Duration::from_secs(24 * 3600),
             loop_window: Duration::from_secs(600),
             loop_threshold: 20,
+            languages: None,
         }
     }
 }

@@ -42,6 +42,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "conversations.subject_tags[0].pattern", "invalid regular expression"),
         ("bad subject tag name", top("[[conversations.subject_tags]]\nname = \"a b\"\npattern = \"x\""),
             "conversations.subject_tags[0].name", "letters"),
+        ("bad language code", top("[conversations]\nlanguages = [\"en\", \"English\"]"),
+            "conversations.languages[1]", "ISO 639-1"),
         ("loop threshold zero", top("[conversations]\nloop_threshold = 0"),
             "conversations.loop_threshold", "out of range"),
         ("bad conversation ttl", top("[conversations]\nttl = \"forever\""), "conversations.ttl", "not a duration"),

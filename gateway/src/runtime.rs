@@ -22,6 +22,7 @@ use crate::sink::StreamSink;
 use crate::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
 use intake_config::ConversationsConfig;
 use intake_normalizer::email::SubjectTag;
+use intake_normalizer::language::LanguageDetector;
 use std::sync::Arc;
 
 /// A started gateway.
@@ -69,6 +70,7 @@ impl Gateway {
         );
         let checkpoints = RedisCheckpoints::new(conn, &config.redis.key_prefix());
         let subject_tags = compile_subject_tags(&config.conversations)?;
+        let languages = language_detector(&config.conversations)?;
         let mut workers = JoinSet::new();
         for channel in config.channels {
             match channel {
@@ -79,6 +81,7 @@ impl Gateway {
                         email: Arc::new(EmailPolicy {
                             authserv_id: email.authserv_id.clone(),
                             subject_tags: subject_tags.clone(),
+                            languages: languages.clone(),
                         }),
                     };
                     let batch_max = email.batch_size;
@@ -179,4 +182,19 @@ fn compile_subject_tags(
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// The configured language candidates (None: all the detector knows).
+fn language_detector(
+    config: &ConversationsConfig,
+) -> Result<Option<LanguageDetector>, GatewayError> {
+    config
+        .languages
+        .as_ref()
+        .map(|codes| {
+            LanguageDetector::only(codes).map_err(|e| GatewayError::Config {
+                detail: format!("conversations.languages: unknown language {:?}", e.0),
+            })
+        })
+        .transpose()
 }

@@ -54,7 +54,20 @@ pub(crate) fn conversations(
             .filter_map(|(i, tag)| subject_tag(i, tag, errors))
             .collect()
     });
+    let languages = raw.languages.map(|codes| {
+        for (i, code) in codes.iter().enumerate() {
+            let ok = code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase());
+            if !ok {
+                errors.push(
+                    format!("conversations.languages[{i}]"),
+                    format!("{code:?} is not an ISO 639-1 code such as \"en\""),
+                );
+            }
+        }
+        codes
+    });
     ConversationsConfig {
+        languages,
         ttl,
         subject_tags,
         chat_idle_window,

@@ -60,11 +60,13 @@ impl Prepared {
 }
 
 /// Operator policy for normalizing one channel's mail, owned so it can cross threads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct EmailPolicy {
     pub authserv_id: Option<String>,
     /// None: the normalizer's built-in subject tags.
     pub subject_tags: Option<Vec<SubjectTag>>,
+    /// None: every language the detector knows.
+    pub languages: Option<LanguageDetector>,
 }
 
 /// What every message of one channel shares.
@@ -134,7 +136,11 @@ fn email_document(
             .subject_tags
             .as_deref()
             .unwrap_or(intake_normalizer::email::default_subject_tags()),
-        languages: LanguageDetector::all(),
+        languages: ctx
+            .email
+            .languages
+            .as_ref()
+            .unwrap_or(LanguageDetector::all()),
     };
     let normalized = catch_unwind(AssertUnwindSafe(|| {
         normalize_email_with(raw, &email_ctx, &options)
