@@ -54,7 +54,7 @@ pub(crate) fn conversations(
             .filter_map(|(i, tag)| subject_tag(i, tag, errors))
             .collect()
     });
-    let languages = raw.languages.map(|codes| {
+    let languages = raw.languages.inspect(|codes| {
         for (i, code) in codes.iter().enumerate() {
             let ok = code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase());
             if !ok {
@@ -64,7 +64,6 @@ pub(crate) fn conversations(
                 );
             }
         }
-        codes
     });
     ConversationsConfig {
         languages,
