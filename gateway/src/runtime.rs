@@ -6,10 +6,13 @@
 //! redelivered by their channel on the next start, so neither phase loses anything.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use intake_channels::ChannelKind;
-use intake_config::{ChannelConfig, Config};
+use intake_config::{ChannelConfig, Config, ConversationsConfig};
+use intake_normalizer::email::SubjectTag;
+use intake_normalizer::language::LanguageDetector;
 use tokio::task::JoinSet;
 
 use crate::blobs::BlobStore;
@@ -20,10 +23,6 @@ use crate::health::Health;
 use crate::redis_conn::{self, REDIS_PART};
 use crate::sink::StreamSink;
 use crate::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
-use intake_config::ConversationsConfig;
-use intake_normalizer::email::SubjectTag;
-use intake_normalizer::language::LanguageDetector;
-use std::sync::Arc;
 
 /// A started gateway.
 #[derive(Debug)]
