@@ -64,6 +64,7 @@ async fn bench(settings: Settings) -> anyhow::Result<()> {
         .collect();
     let mut users = vec!["full".to_string(), "small".to_string()];
     users.extend(extra_sizes.iter().map(|size| format!("full{size}")));
+    progress("starting redis-server and dovecot");
     println!("{}", machine::describe(&settings));
     let env = Env::start(settings.clone(), &users).await?;
     let result = bench_in(&env, &settings, &extra_sizes).await;
@@ -205,6 +206,9 @@ async fn measure_sizes(
     Ok(())
 }
 
+/// Progress on stderr, stamped with the seconds since the bench started.
 fn progress(message: &str) {
-    eprintln!("bench: {message}");
+    static START: std::sync::LazyLock<std::time::Instant> =
+        std::sync::LazyLock::new(std::time::Instant::now);
+    eprintln!("bench [{:7.1}s]: {message}", START.elapsed().as_secs_f64());
 }
