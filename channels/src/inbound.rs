@@ -26,6 +26,8 @@ pub enum Payload {
     /// A raw RFC 5322 message and the IMAP coordinates it came from.
     Email {
         raw: Vec<u8>,
+        /// Hex SHA-256 of `raw` when the channel computed it already (it names the raw blob).
+        sha256: Option<String>,
         imap: Option<intake_normalizer::case::ImapSource>,
     },
     /// A message refused before normalization (e.g. over `max_message_bytes`): dead-lettered.

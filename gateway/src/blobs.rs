@@ -52,8 +52,15 @@ impl BlobStore {
         let Some(parent) = path.parent() else {
             return Err(io::Error::other("blob path has no parent"));
         };
-        std::fs::create_dir_all(parent)?;
-        let mut tmp = tempfile_in(parent, sha256)?;
+        // The fan-out directories exist after the first few thousand blobs: create them only
+        // when the file cannot be created, not with a syscall per blob.
+        let mut tmp = match tempfile_in(parent, sha256) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(parent)?;
+                tempfile_in(parent, sha256)?
+            }
+            other => other?,
+        };
         tmp.1.write_all(bytes)?;
         drop(tmp.1);
         std::fs::rename(&tmp.0, &path).inspect_err(|_| {

@@ -39,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         idempotency_key: "email:bench:INBOX:1:1",
         received_at: "2024-07-01T12:00:00Z",
         imap: None,
+        raw_sha256: None,
     };
 
     let (mut ok, mut json_bytes) = (0usize, 0usize);

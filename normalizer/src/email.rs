@@ -59,6 +59,8 @@ pub struct EmailContext<'a> {
     /// RFC 3339 time the gateway took the message off the server.
     pub received_at: &'a str,
     pub imap: Option<ImapSource>,
+    /// Hex SHA-256 of the raw bytes when the caller computed it already; hashed here if None.
+    pub raw_sha256: Option<&'a str>,
 }
 
 /// Operator policy for email normalization, from the channel's config. Kept apart from
@@ -168,7 +170,9 @@ pub fn normalize_email_with<'a>(
         .detect(body.reply_text.as_deref().unwrap_or(&body.text))
         .map(str::to_owned);
 
-    let raw_sha256 = sha256_hex(raw);
+    let raw_sha256 = ctx
+        .raw_sha256
+        .map_or_else(|| sha256_hex(raw), str::to_owned);
     let raw_ref = format!("sha256:{raw_sha256}");
     let mut blobs = vec![Blob {
         sha256: raw_sha256,

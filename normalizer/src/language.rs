@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use whatlang::{Detector, Lang};
 
 /// How much of the text is looked at, in bytes (cut back to a char boundary).
-const WINDOW_BYTES: usize = 1024;
+const WINDOW_BYTES: usize = 512;
 
 /// Below this many letters in the window trigram statistics are noise ("ok", "thx!", a URL).
 const MIN_LETTERS: usize = 20;

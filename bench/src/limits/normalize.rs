@@ -58,6 +58,7 @@ fn normalize_all(messages: &[Vec<u8>], first_uid: usize) -> u64 {
                 uidvalidity: 1,
                 uid,
             }),
+            raw_sha256: None,
         };
         if let Ok(normalized) = normalize_email(raw, &ctx)
             && let Ok(json) = serde_json::to_string(&normalized.case)

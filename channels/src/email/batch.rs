@@ -28,13 +28,8 @@ impl Origin<'_> {
     }
 
     /// `email:{account}:{mailbox}:sha256:{hex}`: the fallback that survives UIDVALIDITY resets.
-    pub(crate) fn content_key(&self, raw: &[u8]) -> String {
-        format!(
-            "email:{}:{}:sha256:{}",
-            self.account,
-            self.mailbox,
-            intake_normalizer::sha256_hex(raw)
-        )
+    pub(crate) fn content_key(&self, sha256: &str) -> String {
+        format!("email:{}:{}:sha256:{sha256}", self.account, self.mailbox)
     }
 
     fn imap(&self, uid: u32) -> ImapSource {
@@ -47,14 +42,17 @@ impl Origin<'_> {
 
     /// A fetched message, ready for the normalizer.
     pub(crate) fn email(&self, uid: u32, raw: Vec<u8>, received_at: &str) -> Inbound {
+        // Hashed once here: the key needs it, and the normalizer names the raw blob by it.
+        let sha256 = intake_normalizer::sha256_hex(&raw);
         Inbound {
-            idempotency_keys: vec![self.uid_key(uid), self.content_key(&raw)],
+            idempotency_keys: vec![self.uid_key(uid), self.content_key(&sha256)],
             // The content hash is always recorded, but looked up only for renumbered messages:
             // two deliveries of byte-identical mail are two messages.
             lookup_keys: if uid < self.rescan_below { 2 } else { 1 },
             received_at: received_at.to_string(),
             payload: Payload::Email {
                 raw,
+                sha256: Some(sha256),
                 imap: Some(self.imap(uid)),
             },
             receipt: Receipt(u64::from(uid)),
@@ -157,6 +155,7 @@ mod tests {
             Payload::Email {
                 raw,
                 imap: Some(imap),
+                ..
             } => {
                 assert_eq!(raw, b"Subject: hi\r\n\r\nbody");
                 assert_eq!(
@@ -174,7 +173,7 @@ mod tests {
             uidvalidity: 8,
             ..ORIGIN
         };
-        assert_eq!(ORIGIN.content_key(b"x"), other.content_key(b"x"));
+        assert_eq!(ORIGIN.content_key("ab"), other.content_key("ab"));
         assert_ne!(ORIGIN.uid_key(1), other.uid_key(1));
     }
 

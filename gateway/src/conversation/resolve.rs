@@ -220,6 +220,7 @@ mod tests {
             idempotency_key: key,
             received_at: "2026-11-22T10:00:00Z",
             imap: None,
+            raw_sha256: None,
         };
         normalize_email(raw.as_bytes(), &ctx).unwrap().case
     }

@@ -90,8 +90,9 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
     let case_id = uuid::Uuid::now_v7().to_string();
     let primary_key = item.idempotency_keys.first().cloned().unwrap_or_default();
     let (target, event, document) = match &item.payload {
-        Payload::Email { raw, imap } => email_document(
+        Payload::Email { raw, sha256, imap } => email_document(
             raw,
+            sha256.as_deref(),
             imap.clone(),
             &case_id,
             &primary_key,
@@ -116,6 +117,7 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
 
 fn email_document(
     raw: &[u8],
+    raw_sha256: Option<&str>,
     imap: Option<ImapSource>,
     case_id: &str,
     idempotency_key: &str,
@@ -128,6 +130,7 @@ fn email_document(
         idempotency_key,
         received_at,
         imap: imap.clone(),
+        raw_sha256,
     };
     let options = EmailOptions {
         authserv_id: ctx.email.authserv_id.as_deref(),
@@ -165,7 +168,7 @@ fn email_document(
         Err(error) => {
             tracing::warn!(channel = %ctx.channel.name, case_id, reason = error.reason_code(), error = %error, "message dead-lettered");
             // The raw bytes are kept so an operator can inspect or replay the message.
-            let sha = sha256_hex(raw);
+            let sha = raw_sha256.map_or_else(|| sha256_hex(raw), str::to_owned);
             ctx.blobs.put(&sha, raw)?;
             let headers = catch_unwind(|| read_headers(raw)).unwrap_or_default();
             let source = Source {

@@ -23,6 +23,7 @@ pub fn ctx() -> EmailContext<'static> {
             uidvalidity: 1_700_000_000,
             uid: 42,
         }),
+        raw_sha256: None,
     }
 }
 
