@@ -1,28 +1,46 @@
--- Exactly-once append: one atomic step that either finds the message already appended (by any of
--- its idempotency keys) or appends it and records every key.
+-- Exactly-once append of a batch: for each entry, in order, one step that either finds the
+-- message already appended (by one of its lookup keys) or appends it and records every key.
+-- The script runs atomically, so no other client sees half an entry.
 --
--- KEYS[1]      the stream to append to (cases or dead letters)
--- KEYS[2..n]   the message's idempotency keys (primary first, then fallbacks), already prefixed
+-- KEYS[1]      the case stream
+-- KEYS[2]      the dead-letter stream
+-- KEYS[3..]    every entry's idempotency keys in entry order (primary first), already prefixed
 -- ARGV[1]      TTL of the idempotency keys, in seconds
--- ARGV[2]      how many keys, from KEYS[2], are looked up; the rest are only recorded
--- ARGV[3..]    the entry's field/value pairs
+-- ARGV[2]      number of entries
+-- then per entry, 10 values:
+--   target (1 = cases, 2 = dead letters), number of keys, number of keys looked up (the rest
+--   are only recorded), v, event, channel, idempotency_key, case_id, document field, document
 --
--- Returns {1, id} for a new entry, {0, id} for a repeat (id of the entry appended before).
+-- Returns a flat array: per entry 1 (appended now) or 0 (appended before), then the entry id.
 local ttl = ARGV[1]
-local lookups = tonumber(ARGV[2])
-for i = 2, math.min(#KEYS, 1 + lookups) do
-  local existing = redis.call('GET', KEYS[i])
-  if existing then
-    -- Record the other keys too (e.g. the new UID key after a UIDVALIDITY reset), so the next
-    -- repeat is found by its primary key.
-    for j = 2, #KEYS do
-      redis.call('SET', KEYS[j], existing, 'NX', 'EX', ttl)
-    end
-    return {0, existing}
+local count = tonumber(ARGV[2])
+local result = {}
+local key_at = 3
+local arg_at = 3
+for _ = 1, count do
+  local stream = KEYS[tonumber(ARGV[arg_at])]
+  local nkeys = tonumber(ARGV[arg_at + 1])
+  local lookups = math.min(nkeys, tonumber(ARGV[arg_at + 2]))
+  local existing = false
+  for i = key_at, key_at + lookups - 1 do
+    existing = redis.call('GET', KEYS[i])
+    if existing then break end
   end
+  local id = existing
+  if not existing then
+    id = redis.call('XADD', stream, '*',
+      'v', ARGV[arg_at + 3], 'event', ARGV[arg_at + 4], 'channel', ARGV[arg_at + 5],
+      'idempotency_key', ARGV[arg_at + 6], 'case_id', ARGV[arg_at + 7],
+      ARGV[arg_at + 8], ARGV[arg_at + 9])
+  end
+  -- Record every key (SET NX keeps an earlier id): after a UIDVALIDITY rescan the new UID key
+  -- then finds the entry by itself.
+  for i = key_at, key_at + nkeys - 1 do
+    redis.call('SET', KEYS[i], id, 'NX', 'EX', ttl)
+  end
+  result[#result + 1] = existing and 0 or 1
+  result[#result + 1] = id
+  key_at = key_at + nkeys
+  arg_at = arg_at + 10
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], id, 'NX', 'EX', ttl)
-end
-return {1, id}
+return result

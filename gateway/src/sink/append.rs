@@ -10,6 +10,10 @@ use super::SinkError;
 
 const APPEND_SCRIPT: &str = include_str!("append.lua");
 
+/// Entries per script call. One call per batch is the fast path; the cap bounds how long one
+/// call blocks Redis (a few milliseconds) and the size of one command.
+pub const MAX_SCRIPT_ENTRIES: usize = 500;
+
 /// Which stream an entry goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -82,9 +86,9 @@ impl StreamSink {
         }
     }
 
-    /// Appends `entries` in one round trip. The outer error means nothing is known about the
-    /// batch (send it again: the script makes that safe); otherwise one result per entry, in
-    /// order.
+    /// Appends `entries` in one round trip (one script call per [`MAX_SCRIPT_ENTRIES`]). The
+    /// outer error means nothing is known about the batch (send it again: the script makes that
+    /// safe); otherwise one result per entry, in order.
     pub async fn append(
         &mut self,
         entries: &[Entry],
@@ -105,7 +109,11 @@ impl StreamSink {
                 .await
                 .map_err(|e| SinkError::from_redis(&e))?;
         }
-        Ok(replies.into_iter().map(parse_reply).collect())
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (chunk, reply) in entries.chunks(MAX_SCRIPT_ENTRIES).zip(replies) {
+            outcomes.extend(parse_reply(reply, chunk.len()));
+        }
+        Ok(outcomes)
     }
 
     async fn load_script(&mut self) -> Result<(), SinkError> {
@@ -117,48 +125,44 @@ impl StreamSink {
             .map_err(|e| SinkError::from_redis(&e))
     }
 
+    /// One pipeline of script calls, each appending up to [`MAX_SCRIPT_ENTRIES`] entries.
     async fn send(
         &mut self,
         entries: &[Entry],
     ) -> redis::RedisResult<Vec<redis::RedisResult<Value>>> {
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
-        for entry in entries {
-            let stream = match entry.target {
-                Target::Cases => &self.cases_stream,
-                Target::DeadLetters => &self.dead_stream,
-            };
-            let doc_field = match entry.target {
-                Target::Cases => "case",
-                Target::DeadLetters => "dead_letter",
-            };
-            let primary = entry
-                .idempotency_keys
-                .first()
-                .map(String::as_str)
-                .unwrap_or("");
+        for chunk in entries.chunks(MAX_SCRIPT_ENTRIES) {
+            let nkeys: usize = chunk.iter().map(|e| e.idempotency_keys.len()).sum();
             let cmd = pipe
                 .cmd("EVALSHA")
                 .arg(self.script.get_hash())
-                .arg(1 + entry.idempotency_keys.len())
-                .arg(stream);
-            for key in &entry.idempotency_keys {
-                cmd.arg(format!("{}:idem:{key}", self.key_prefix));
+                .arg(2 + nkeys)
+                .arg(&self.cases_stream)
+                .arg(&self.dead_stream);
+            for entry in chunk {
+                for key in &entry.idempotency_keys {
+                    cmd.arg(format!("{}:idem:{key}", self.key_prefix));
+                }
             }
-            cmd.arg(self.ttl_secs)
-                .arg(entry.lookup_keys.max(1))
-                .arg("v")
-                .arg(intake_normalizer::SCHEMA_VERSION)
-                .arg("event")
-                .arg(entry.event)
-                .arg("channel")
-                .arg(&entry.channel)
-                .arg("idempotency_key")
-                .arg(primary)
-                .arg("case_id")
-                .arg(&entry.case_id)
-                .arg(doc_field)
-                .arg(&entry.document);
+            cmd.arg(self.ttl_secs).arg(chunk.len());
+            for entry in chunk {
+                let (target, doc_field) = match entry.target {
+                    Target::Cases => (1, "case"),
+                    Target::DeadLetters => (2, "dead_letter"),
+                };
+                let primary = entry.idempotency_keys.first().map_or("", String::as_str);
+                cmd.arg(target)
+                    .arg(entry.idempotency_keys.len())
+                    .arg(entry.lookup_keys.max(1))
+                    .arg(intake_normalizer::SCHEMA_VERSION)
+                    .arg(entry.event)
+                    .arg(&entry.channel)
+                    .arg(primary)
+                    .arg(&entry.case_id)
+                    .arg(doc_field)
+                    .arg(&entry.document);
+            }
         }
         pipe.query_async(&mut self.conn).await
     }
@@ -168,14 +172,50 @@ fn is_noscript(reply: &redis::RedisResult<Value>) -> bool {
     matches!(reply, Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
 }
 
-fn parse_reply(reply: redis::RedisResult<Value>) -> Result<AppendOutcome, SinkError> {
-    let value = reply.map_err(|e| SinkError::from_redis(&e))?;
-    let parsed: Result<(i64, String), _> = redis::from_redis_value(value);
-    match parsed {
-        Ok((1, id)) => Ok(AppendOutcome::Appended(id)),
-        Ok((_, id)) => Ok(AppendOutcome::Duplicate(id)),
-        Err(e) => Err(SinkError::Rejected {
-            detail: format!("unexpected reply from the append script: {e}"),
-        }),
+/// The outcomes of one script call over `n` entries; a failed call fails all of them.
+fn parse_reply(
+    reply: redis::RedisResult<Value>,
+    n: usize,
+) -> Vec<Result<AppendOutcome, SinkError>> {
+    let pairs: Result<Vec<(i64, String)>, SinkError> = reply
+        .map_err(|e| SinkError::from_redis(&e))
+        .and_then(|value| {
+            let flat: Vec<Value> = redis::from_redis_value(value).map_err(|e| rejected(&e))?;
+            flat.chunks(2)
+                .map(|pair| match pair {
+                    [flag, id] => Ok((
+                        redis::from_redis_value_ref(flag).map_err(|e| rejected(&e))?,
+                        redis::from_redis_value_ref(id).map_err(|e| rejected(&e))?,
+                    )),
+                    _ => Err(rejected(&"odd number of values")),
+                })
+                .collect()
+        });
+    match pairs {
+        Ok(pairs) if pairs.len() == n => pairs
+            .into_iter()
+            .map(|(flag, id)| {
+                Ok(if flag == 1 {
+                    AppendOutcome::Appended(id)
+                } else {
+                    AppendOutcome::Duplicate(id)
+                })
+            })
+            .collect(),
+        Ok(pairs) => (0..n)
+            .map(|_| {
+                Err(rejected(&format!(
+                    "{} outcomes for {n} entries",
+                    pairs.len()
+                )))
+            })
+            .collect(),
+        Err(e) => vec![Err(e); n],
+    }
+}
+
+fn rejected(e: &dyn std::fmt::Display) -> SinkError {
+    SinkError::Rejected {
+        detail: format!("unexpected reply from the append script: {e}"),
     }
 }

@@ -1,7 +1,7 @@
 //! Errors of the stream sink, classified for the worker's retry decision.
 
 /// An append that did not (certainly) happen.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SinkError {
     /// Redis unreachable, connection lost, timed out, loading, out of memory: retry later.
     #[error("redis unavailable: {detail}")]
