@@ -40,6 +40,9 @@ use batch::Origin;
 use checkpoint::Checkpoint;
 use proto::ImapSession;
 
+/// The first batch after connecting; see `Live::ramp`.
+const FIRST_BATCH: usize = 32;
+
 /// The IMAP channel. Generic over where the checkpoint lives (Redis in the gateway, memory in
 /// tests).
 pub struct EmailChannel<S: CheckpointStore> {
@@ -66,6 +69,9 @@ struct Live {
     committed: u32,
     /// UIDs below this were renumbered by a UIDVALIDITY change (see [`Checkpoint`]).
     rescan_below: u32,
+    /// The size of the next batch: small right after connecting, so the first cases land
+    /// within milliseconds, then doubling up to `batch_size`.
+    ramp: usize,
     /// UIDs above `committed` found by the last search and not handed out yet, ascending.
     pending: VecDeque<u32>,
     /// UIDs of the last batch not acked yet, in receive (= UID) order.
@@ -181,6 +187,7 @@ impl<S: CheckpointStore> EmailChannel<S> {
             uidvalidity,
             committed,
             rescan_below,
+            ramp: FIRST_BATCH,
             pending: VecDeque::new(),
             inflight: VecDeque::new(),
         })
@@ -206,7 +213,8 @@ impl<S: CheckpointStore> EmailChannel<S> {
         while let Some(uid) = live.inflight.pop_back() {
             live.pending.push_front(uid);
         }
-        let limit = max.min(self.config.batch_size).max(1);
+        let limit = max.min(self.config.batch_size).min(live.ramp).max(1);
+        live.ramp = live.ramp.saturating_mul(2);
         loop {
             if live.pending.is_empty() {
                 live.pending = fetch::search_after(&mut live.session, live.committed)
