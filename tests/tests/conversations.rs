@@ -202,3 +202,44 @@ async fn a_flood_from_one_sender_is_flagged_as_a_loop() {
     );
     gateway.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounce_of_a_recorded_reply_joins_its_conversation() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    // The helpdesk sent a reply in conversation "conv-helpdesk-1" and recorded its Message-ID,
+    // as ARCHITECTURE.md describes; the reply bounced (a Postfix DSN from the golden fixtures).
+    let mut conn = redis.connection().await.unwrap();
+    let () = redis::cmd("SET")
+        .arg("{intake:cases}:conv:msgid:4E326A95.3010907@example.com")
+        .arg("conv-helpdesk-1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let dsn = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../normalizer/tests/fixtures/email/dsn_mailbox_full.eml"
+    ))
+    .unwrap();
+    dovecot.deliver(dovecot.user(), "INBOX", &dsn).unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &redis,
+        blobs.path(),
+        vec![email_channel(&dovecot, "support", "INBOX")],
+    );
+    let gateway = Gateway::start(cfg).await.unwrap();
+    common::wait_for_total(&redis, 1, Duration::from_secs(20)).await;
+    let (cases, _) = common::entries(&redis).await;
+    let doc: Value = serde_json::from_str(&cases[0].1["case"]).unwrap();
+    assert_eq!(doc["conversation"]["key"], "conv-helpdesk-1", "{doc}");
+    assert_eq!(doc["conversation"]["is_new"], false);
+    let hints = doc["conversation"]["hints"].as_array().unwrap();
+    assert!(
+        hints
+            .iter()
+            .any(|h| h["signal"] == "bounce_original" && h["used"] == true),
+        "{hints:?}"
+    );
+    gateway.shutdown(Duration::from_secs(5)).await;
+}

@@ -255,3 +255,56 @@ async fn two_replicas_on_one_mailbox_append_each_message_once() {
     a.shutdown(Duration::from_secs(5)).await;
     b.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_group_reads_one_entry_per_message() {
+    let redis = require_server!(RedisServer::start().await);
+    let dovecot = require_server!(Dovecot::start().await);
+    for i in 0..20 {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &sample(i))
+            .unwrap();
+    }
+    let blobs = tempfile::tempdir().unwrap();
+    let gateway = Gateway::start(config(
+        &redis,
+        blobs.path(),
+        vec![email_channel(&dovecot, "support", "INBOX")],
+    ))
+    .await
+    .unwrap();
+    common::wait_for_total(&redis, 20, Duration::from_secs(20)).await;
+    // What a helpdesk does: a consumer group, XREADGROUP, XACK.
+    let mut conn = redis.connection().await.unwrap();
+    let () = redis::cmd("XGROUP")
+        .arg(&["CREATE", "intake:cases", "helpdesk", "0"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP",
+            "helpdesk",
+            "worker-1",
+            "COUNT",
+            "100",
+            "STREAMS",
+            "intake:cases",
+            ">",
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entries = &reply.keys[0].ids;
+    assert_eq!(entries.len(), 20);
+    let subjects: std::collections::HashSet<String> = entries
+        .iter()
+        .map(|e| {
+            let doc: serde_json::Value =
+                serde_json::from_str(&e.get::<String>("case").unwrap()).unwrap();
+            doc["subject"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(subjects.len(), 20, "each message once");
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
