@@ -24,11 +24,23 @@ pub trait Channel: Send + 'static {
     fn name(&self) -> &str;
 
     /// Waits for the next non-empty batch of at most `max` messages. Must not mark anything done
-    /// remotely; returns the same messages again after a reconnect if they were not acked.
+    /// remotely. Messages handed out and not acked yet are not returned again while the
+    /// connection lasts; after a reconnect everything unacked is delivered again.
     fn receive(
         &mut self,
         max: usize,
     ) -> impl Future<Output = Result<Vec<Inbound>, ChannelError>> + Send;
+
+    /// Like `receive`, but returns at once with whatever is available (possibly nothing). The
+    /// worker calls it while the previous batch is being delivered, so fetching overlaps
+    /// parsing. The default fetches nothing ahead.
+    fn receive_ready(
+        &mut self,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Inbound>, ChannelError>> + Send {
+        let _ = max;
+        std::future::ready(Ok(Vec::new()))
+    }
 
     /// A live view of the channel's connection, so /readyz is truthful while `receive` waits
     /// (in IDLE, say) rather than only when a batch arrives. None when the channel has none.
@@ -37,7 +49,7 @@ pub trait Channel: Send + 'static {
     }
 
     /// Marks messages done, in receive order, after their cases are durable. `receipts` is
-    /// always a prefix of what the last `receive` returned that was not acked yet.
+    /// always a prefix of what `receive`/`receive_ready` returned that was not acked yet.
     fn ack(
         &mut self,
         receipts: Vec<Receipt>,

@@ -117,12 +117,20 @@ async fn receive_ack_resume() {
         .expect_err("non-prefix ack accepted");
     assert!(matches!(err, ChannelError::Protocol { .. }), "{err}");
 
-    // Receiving again without acking 3 returns it again, first.
-    let again = receive(&mut first, 10).await;
-    assert_eq!(uids(&again), [3, 4, 5]);
+    // On the same connection the next batch continues after what is in flight: 3 is not
+    // fetched twice while it awaits its ack (the worker fetches ahead this way).
+    let ahead = first.receive_ready(10).await.unwrap();
+    assert_eq!(uids(&ahead), [4, 5]);
+    // Nothing more is waiting: receive_ready answers at once, empty.
+    let none = tokio::time::timeout(Duration::from_secs(5), first.receive_ready(10))
+        .await
+        .expect("receive_ready must not wait")
+        .unwrap();
+    assert!(none.is_empty());
     drop(first);
 
-    // A new channel (restart) with the same store continues after the checkpoint.
+    // A new channel (restart) with the same store continues after the checkpoint: everything
+    // unacked (3, and 4 and 5 fetched ahead) comes again.
     let mut second = channel(config(&dovecot, AfterIngest::Seen), &store);
     let batch = receive(&mut second, 10).await;
     assert_eq!(uids(&batch), [3, 4, 5]);

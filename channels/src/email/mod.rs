@@ -76,6 +76,9 @@ struct Live {
     pending: VecDeque<u32>,
     /// UIDs of the last batch not acked yet, in receive (= UID) order.
     inflight: VecDeque<u32>,
+    /// Highest UID handed out on this connection: the next search starts above it, so
+    /// messages in flight are not fetched twice while earlier batches await their ack.
+    handed_out: u32,
 }
 
 impl<S: CheckpointStore> fmt::Debug for EmailChannel<S> {
@@ -190,6 +193,7 @@ impl<S: CheckpointStore> EmailChannel<S> {
             ramp: FIRST_BATCH,
             pending: VecDeque::new(),
             inflight: VecDeque::new(),
+            handed_out: committed,
         })
     }
 
@@ -207,25 +211,22 @@ impl<S: CheckpointStore> EmailChannel<S> {
             })
     }
 
-    /// The next batch: unacked messages of the previous one first, then new UIDs in order.
-    /// Empty when the mailbox has nothing above the checkpoint.
+    /// The next batch: new UIDs above everything handed out on this connection, in order.
+    /// Empty when there is nothing new. (Unacked messages come again after a reconnect.)
     async fn next_batch(&self, live: &mut Live, max: usize) -> Result<Vec<Inbound>, ChannelError> {
-        while let Some(uid) = live.inflight.pop_back() {
-            live.pending.push_front(uid);
-        }
         let limit = max.min(self.config.batch_size).min(live.ramp).max(1);
         live.ramp = live.ramp.saturating_mul(2);
         loop {
             if live.pending.is_empty() {
-                live.pending = fetch::search_after(&mut live.session, live.committed)
-                    .await?
-                    .into();
+                let after = live.handed_out.max(live.committed);
+                live.pending = fetch::search_after(&mut live.session, after).await?.into();
                 if live.pending.is_empty() {
                     return Ok(Vec::new());
                 }
             }
             let take = limit.min(live.pending.len());
             let uids: Vec<u32> = live.pending.drain(..take).collect();
+            live.handed_out = live.handed_out.max(uids.iter().copied().max().unwrap_or(0));
             let origin = Origin {
                 account: &self.account,
                 mailbox: &self.config.mailbox,
@@ -236,10 +237,8 @@ impl<S: CheckpointStore> EmailChannel<S> {
             let batch =
                 fetch::batch(&mut live.session, &uids, origin, limit, &self.config.name).await?;
             if !batch.is_empty() {
-                live.inflight = batch
-                    .iter()
-                    .filter_map(|item| receipt_uid(item.receipt))
-                    .collect();
+                live.inflight
+                    .extend(batch.iter().filter_map(|item| receipt_uid(item.receipt)));
                 return Ok(batch);
             }
             // Every one of them was expunged since the search: look further.
@@ -290,6 +289,16 @@ impl<S: CheckpointStore> Channel for EmailChannel<S> {
             () = shutdown.cancelled() => Err(ChannelError::Shutdown),
             result = self.receive_until_mail(max) => result,
         }
+    }
+
+    async fn receive_ready(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
+        // Only on a live connection: reconnecting is `receive`'s job, with its backoff.
+        let Some(mut live) = self.live.take() else {
+            return Ok(Vec::new());
+        };
+        let batch = self.next_batch(&mut live, max).await?;
+        self.live = Some(live);
+        Ok(batch)
     }
 
     async fn ack(&mut self, receipts: Vec<Receipt>) -> Result<(), ChannelError> {
