@@ -47,12 +47,7 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
     let redis = require_server!(RedisServer::start().await);
     let dovecot = require_server!(Dovecot::start().await);
     let binary = intake_binary().unwrap();
-    let corpus = intake_tests::corpus::corpus_messages().unwrap();
-    for path in &corpus {
-        dovecot
-            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
-            .unwrap();
-    }
+    let corpus_len = common::load_corpus(&dovecot);
     dovecot.create_mailbox("Processed").await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let mut channel = email_channel(&dovecot, "support", "INBOX");
@@ -66,7 +61,7 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
     let seed: u64 = rand::rng().random();
     eprintln!("crash test seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let expected = corpus.len() as u64;
+    let expected = corpus_len as u64;
     for round in 0..5 {
         let before = common::total(&redis).await;
         let child = spawn(&binary, &config_path, dovecot.password());
@@ -87,14 +82,8 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
 
     let mut gateway = spawn(&binary, &config_path, dovecot.password());
     common::wait_for_total(&redis, expected, Duration::from_secs(180)).await;
-    common::assert_exactly_once(&redis, corpus.len()).await;
-    intake_tests::wait::wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(200),
-        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
-    )
-    .await
-    .expect("every message moved");
+    common::assert_exactly_once(&redis, corpus_len).await;
+    common::wait_inbox_empty(&dovecot).await;
 
     let pid = Pid::from_raw(gateway.0.as_ref().unwrap().id() as i32);
     kill(pid, Signal::SIGTERM).unwrap();

@@ -24,17 +24,7 @@ fn sample(i: usize) -> Vec<u8> {
 async fn whole_corpus_lands_exactly_once_and_is_moved() {
     let redis = require_server!(RedisServer::start().await);
     let dovecot = require_server!(Dovecot::start().await);
-    let corpus = intake_tests::corpus::corpus_messages().unwrap();
-    assert!(
-        corpus.len() >= 500,
-        "corpus has only {} messages",
-        corpus.len()
-    );
-    for path in &corpus {
-        dovecot
-            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
-            .unwrap();
-    }
+    let corpus_len = common::load_corpus(&dovecot);
     dovecot.create_mailbox("Processed").await.unwrap();
     let blobs = tempfile::tempdir().unwrap();
     let mut channel = email_channel(&dovecot, "support", "INBOX");
@@ -44,18 +34,12 @@ async fn whole_corpus_lands_exactly_once_and_is_moved() {
         .await
         .unwrap();
 
-    common::wait_for_total(&redis, corpus.len() as u64, Duration::from_secs(180)).await;
-    common::assert_exactly_once(&redis, corpus.len()).await;
-    intake_tests::wait::wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(200),
-        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
-    )
-    .await
-    .expect("every message moved out of INBOX");
+    common::wait_for_total(&redis, corpus_len as u64, Duration::from_secs(180)).await;
+    common::assert_exactly_once(&redis, corpus_len).await;
+    common::wait_inbox_empty(&dovecot).await;
     assert_eq!(
         dovecot.message_count("Processed").await.unwrap() as usize,
-        corpus.len()
+        corpus_len
     );
 
     // Every case's raw message and attachments are in the blob directory.
@@ -182,12 +166,7 @@ async fn uidvalidity_change_does_not_duplicate() {
 async fn redis_outage_mid_ingest_loses_and_duplicates_nothing() {
     let redis = require_server!(RedisServer::start_persistent().await);
     let dovecot = require_server!(Dovecot::start().await);
-    let corpus = intake_tests::corpus::corpus_messages().unwrap();
-    for path in &corpus {
-        dovecot
-            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
-            .unwrap();
-    }
+    let corpus_len = common::load_corpus(&dovecot);
     let blobs = tempfile::tempdir().unwrap();
     let mut channel = email_channel(&dovecot, "support", "INBOX");
     channel.batch_size = 10;
@@ -222,15 +201,9 @@ async fn redis_outage_mid_ingest_loses_and_duplicates_nothing() {
     );
     redis.restart().await.unwrap();
 
-    common::wait_for_total(&redis, corpus.len() as u64, Duration::from_secs(180)).await;
-    common::assert_exactly_once(&redis, corpus.len()).await;
-    intake_tests::wait::wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(200),
-        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
-    )
-    .await
-    .expect("every message deleted after ingest");
+    common::wait_for_total(&redis, corpus_len as u64, Duration::from_secs(180)).await;
+    common::assert_exactly_once(&redis, corpus_len).await;
+    common::wait_inbox_empty(&dovecot).await;
     gateway.shutdown(Duration::from_secs(5)).await;
 }
 

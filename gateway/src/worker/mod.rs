@@ -117,11 +117,12 @@ impl<C: Channel> ChannelWorker<C> {
             }
             let Some(receipts) = delivered else { break };
             if let Err(e) = self.channel.ack(receipts).await {
-                // The channel redelivers what it could not mark; the sink dedupes it. What was
-                // prefetched is delivered again after the reconnect too.
+                // The channel redelivers what it could not mark after reconnecting; the sink
+                // dedupes it. The prefetched batch is still delivered: dropping it would lose
+                // it for as long as the connection lasts (a channel hands each message out
+                // once per connection), e.g. when only the checkpoint save failed.
                 tracing::warn!(channel = %self.channel.name(), error = %e, "ack failed; messages will be redelivered");
                 self.channel_failed(&part, &e);
-                prefetched.clear();
             }
             if stop.is_cancelled() {
                 break;

@@ -84,3 +84,30 @@ pub async fn assert_exactly_once(redis: &RedisServer, expected: usize) -> HashSe
     }
     keys
 }
+
+/// Delivers every corpus message into the primary user's INBOX; returns how many.
+pub fn load_corpus(dovecot: &intake_tests::dovecot::Dovecot) -> usize {
+    let corpus = intake_tests::corpus::corpus_messages().unwrap();
+    assert!(
+        corpus.len() >= 500,
+        "corpus has only {} messages",
+        corpus.len()
+    );
+    for path in &corpus {
+        dovecot
+            .deliver(dovecot.user(), "INBOX", &std::fs::read(path).unwrap())
+            .unwrap();
+    }
+    corpus.len()
+}
+
+/// Waits until INBOX is empty (every message moved or deleted after its ack).
+pub async fn wait_inbox_empty(dovecot: &intake_tests::dovecot::Dovecot) {
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async { dovecot.message_count("INBOX").await.unwrap_or(1) == 0 },
+    )
+    .await
+    .expect("every message acked out of INBOX");
+}
