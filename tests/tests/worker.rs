@@ -1,0 +1,168 @@
+//! The channel worker against an in-memory channel double and a real redis-server: every
+//! message is acked only after it is in the stream, exactly once, also when an ack fails while
+//! the channel keeps its connection (the checkpoint save failed, say) and a batch was fetched
+//! ahead.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use intake_channels::{Channel, ChannelError, ChannelKind, Inbound, Payload, Receipt};
+use intake_config::{ConversationsConfig, RedisConfig, Secret};
+use intake_gateway::blobs::BlobStore;
+use intake_gateway::conversation::ConversationStore;
+use intake_gateway::health::Health;
+use intake_gateway::sink::StreamSink;
+use intake_gateway::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
+use intake_tests::redis::RedisServer;
+use intake_tests::require_server;
+
+/// What the double saw, shared with the test.
+#[derive(Debug, Default)]
+struct Log {
+    acked: Vec<u64>,
+    /// Stream length when each ack arrived: an ack must never run ahead of the stream.
+    stream_len_at_ack: Vec<u64>,
+}
+
+/// Hands out each message once (like one IMAP connection), in batches; the first ack fails
+/// once without losing the connection.
+struct FakeChannel {
+    queue: VecDeque<Inbound>,
+    batch: usize,
+    fail_next_ack: bool,
+    log: Arc<Mutex<Log>>,
+    redis: redis::Client,
+}
+
+impl FakeChannel {
+    fn take(&mut self, max: usize) -> Vec<Inbound> {
+        let n = max.min(self.batch).min(self.queue.len());
+        self.queue.drain(..n).collect()
+    }
+}
+
+impl Channel for FakeChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    async fn receive(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
+        loop {
+            let batch = self.take(max);
+            if !batch.is_empty() {
+                return Ok(batch);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn receive_ready(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
+        Ok(self.take(max))
+    }
+
+    async fn ack(&mut self, receipts: Vec<Receipt>) -> Result<(), ChannelError> {
+        let mut conn = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let len: u64 = redis::cmd("XLEN")
+            .arg("intake:cases")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let mut log = self.log.lock().unwrap();
+        log.stream_len_at_ack.push(len);
+        log.acked.extend(receipts.iter().map(|r| r.0));
+        if std::mem::take(&mut self.fail_next_ack) {
+            return Err(ChannelError::Checkpoint {
+                detail: "injected".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn message(i: u64) -> Inbound {
+    Inbound {
+        idempotency_keys: vec![format!("fake:{i}")],
+        lookup_keys: 1,
+        received_at: "2026-11-22T10:00:00Z".into(),
+        payload: Payload::Email {
+            raw: format!("From: c{i}@example.com\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nhello {i}\r\n").into_bytes(),
+            sha256: None,
+            imap: None,
+        },
+        receipt: Receipt(i),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let redis_config = RedisConfig {
+        url: Secret::new(redis.url()),
+        stream: "intake:cases".into(),
+        dead_letter_stream: "intake:dead".into(),
+        dedupe_ttl: Duration::from_secs(3600),
+    };
+    let conn = intake_gateway::redis_conn::connect(&redis_config).unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let channel = FakeChannel {
+        queue: (1..=100).map(message).collect(),
+        batch: 10,
+        fail_next_ack: true,
+        log: log.clone(),
+        redis: redis.client().unwrap(),
+    };
+    let shutdown = Shutdown::default();
+    let worker = ChannelWorker::new(
+        channel,
+        StreamSink::new(conn.clone(), &redis_config),
+        ConversationStore::new(
+            conn,
+            &redis_config.key_prefix(),
+            &ConversationsConfig::default(),
+        ),
+        PrepareContext {
+            channel: channel_ref(ChannelKind::Email, "fake"),
+            blobs: BlobStore::new(blobs.path()),
+            email: Arc::new(EmailPolicy::default()),
+        },
+        Health::new(),
+        shutdown.clone(),
+        10,
+    );
+    let task = tokio::spawn(worker.run());
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || async { log.lock().unwrap().acked.len() == 100 },
+    )
+    .await
+    .expect("every message acked despite the failed ack");
+    shutdown.stop.cancel();
+    shutdown.abort.cancel();
+    task.await.unwrap();
+
+    assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 100);
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log.acked,
+        (1..=100).collect::<Vec<_>>(),
+        "acked once each, in order"
+    );
+    // Every ack came after its messages were in the stream.
+    let mut acked_so_far = 0u64;
+    for (i, len) in log.stream_len_at_ack.iter().enumerate() {
+        acked_so_far += 10;
+        assert!(
+            *len >= acked_so_far,
+            "ack {i} ran ahead of the stream: {len} < {acked_so_far}"
+        );
+    }
+}
