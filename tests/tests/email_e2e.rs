@@ -72,6 +72,7 @@ async fn lands_while_waiting(idle: bool) {
     let mut channel = email_channel(&dovecot, "support", "INBOX");
     channel.idle = idle;
     channel.poll_interval = Duration::from_millis(500);
+    channel.max_message_bytes = 10_000;
     let gateway = Gateway::start(config(&redis, blobs.path(), vec![channel]))
         .await
         .unwrap();
@@ -88,14 +89,19 @@ async fn lands_while_waiting(idle: bool) {
     for i in 0..3 {
         dovecot.append("INBOX", &sample(i)).await.unwrap();
     }
-    common::wait_for_total(&redis, 3, Duration::from_secs(15)).await;
-    common::assert_exactly_once(&redis, 3).await;
+    // And one over max_message_bytes: a dead letter, acked like the rest.
+    let mut big = sample(3);
+    big.extend(std::iter::repeat_n(b'x', 20_000));
+    dovecot.append("INBOX", &big).await.unwrap();
+    common::wait_for_total(&redis, 4, Duration::from_secs(15)).await;
+    common::assert_exactly_once(&redis, 4).await;
+    assert_eq!(redis.stream_len("intake:dead").await.unwrap(), 1);
     intake_tests::wait::wait_until(
         Duration::from_secs(10),
         Duration::from_millis(100),
         || async {
             let flags = dovecot.flags("INBOX").await.unwrap_or_default();
-            flags.len() == 3 && flags.values().all(|f| f.iter().any(|f| f == "\\Seen"))
+            flags.len() == 4 && flags.values().all(|f| f.iter().any(|f| f == "\\Seen"))
         },
     )
     .await
@@ -112,6 +118,11 @@ async fn lands_while_waiting(idle: bool) {
     let (status, metrics) = http_get(addr, "/metrics").await.unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("intake_appends_total"), "{metrics}");
+    assert!(metrics.contains("intake_batch_seconds"), "{metrics}");
+    assert!(
+        metrics.contains("intake_dead_letters_total{channel=\"support\",reason=\"too_large\"}"),
+        "{metrics}"
+    );
     gateway.shutdown(Duration::from_secs(5)).await;
 }
 

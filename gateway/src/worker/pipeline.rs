@@ -29,6 +29,7 @@ impl Pipeline {
     /// directory fails. Returns the receipts to ack, in receive order; None when the shutdown
     /// deadline abandoned the batch (nothing is acked: the channel redelivers it).
     pub async fn deliver(&mut self, batch: Vec<Inbound>) -> Option<Vec<Receipt>> {
+        let started = std::time::Instant::now();
         let mut prepared = self.prepare_batch(batch).await?;
         if !self.resolve_conversations(&mut prepared).await {
             return None;
@@ -53,6 +54,8 @@ impl Pipeline {
             }
             if committed == entries.len() {
                 entries.clear();
+                metrics::histogram!("intake_batch_seconds", "channel" => self.channel_name.clone())
+                    .record(started.elapsed().as_secs_f64());
                 return Some(receipts);
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {

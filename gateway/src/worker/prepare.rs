@@ -167,6 +167,7 @@ fn email_document(
         }
         Err(error) => {
             tracing::warn!(channel = %ctx.channel.name, case_id, reason = error.reason_code(), error = %error, "message dead-lettered");
+            count_dead_letter(ctx, error.reason_code());
             // The raw bytes are kept so an operator can inspect or replay the message.
             let sha = raw_sha256.map_or_else(|| sha256_hex(raw), str::to_owned);
             ctx.blobs.put(&sha, raw)?;
@@ -201,6 +202,7 @@ fn rejected_document(
     ctx: &PrepareContext,
 ) -> String {
     tracing::warn!(channel = %ctx.channel.name, case_id, reason = %rejection.reason, error = %rejection.error, "message dead-lettered");
+    count_dead_letter(ctx, &rejection.reason);
     let letter = dead_letter(
         ctx,
         case_id,
@@ -215,6 +217,17 @@ fn rejected_document(
         size: rejection.size,
         ..letter
     })
+}
+
+/// Dead letters by channel and reason (both operator-defined or fixed words, never customer
+/// data), so an alert can fire on a rising rate.
+fn count_dead_letter(ctx: &PrepareContext, reason: &str) {
+    metrics::counter!(
+        "intake_dead_letters_total",
+        "channel" => ctx.channel.name.clone(),
+        "reason" => reason.to_string()
+    )
+    .increment(1);
 }
 
 fn dead_letter(
