@@ -35,7 +35,7 @@ impl Pipeline {
             return None;
         }
         let channel = self.channel_name.clone();
-        let (mut entries, receipts): (Vec<_>, Vec<_>) =
+        let (entries, receipts): (Vec<_>, Vec<_>) =
             prepared.into_iter().map(|p| p.into_entry(&channel)).unzip();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let mut committed = 0;
@@ -53,7 +53,6 @@ impl Pipeline {
                 Err(e) => self.health.down("redis", &e.to_string()),
             }
             if committed == entries.len() {
-                entries.clear();
                 metrics::histogram!("intake_batch_seconds", "channel" => self.channel_name.clone())
                     .record(started.elapsed().as_secs_f64());
                 return Some(receipts);
