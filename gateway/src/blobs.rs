@@ -18,10 +18,6 @@ impl BlobStore {
         BlobStore { dir: dir.into() }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Where the blob named `sha256` lives (whether or not it exists yet).
     pub fn path_of(&self, sha256: &str) -> PathBuf {
         let (a, b) = match (sha256.get(0..2), sha256.get(2..4)) {

@@ -160,7 +160,7 @@ impl Gateway {
     }
 
     /// Waits until every worker has ended (they end only on shutdown).
-    pub async fn wait_workers(&mut self) {
+    async fn wait_workers(&mut self) {
         while self.workers.join_next().await.is_some() {}
     }
 }

@@ -99,6 +99,14 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
     out
 }
 
+/// Writes [`config_toml`] to `dir/intake.toml` for the `intake` binary; returns its path.
+pub fn write_config_toml(dir: &Path, config: &Config, http_port: u16) -> anyhow::Result<PathBuf> {
+    let path = dir.join("intake.toml");
+    std::fs::write(&path, config_toml(config, http_port))
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(path)
+}
+
 /// The `intake` binary built next to the test executables (`target/<profile>/intake`); built
 /// on demand when a test runs alone.
 pub fn intake_binary() -> anyhow::Result<PathBuf> {

@@ -8,7 +8,7 @@ use std::process::Command;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
-use intake_tests::setup::{config, config_toml, email_channel, intake_binary};
+use intake_tests::setup::{config, email_channel, intake_binary, write_config_toml};
 
 #[test]
 fn config_check_accepts_the_example_and_reports_every_error_with_exit_2() {
@@ -62,11 +62,9 @@ async fn check_reports_each_part_without_ingesting() {
     let binary = intake_binary().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let good = email_channel(&dovecot, "good", "INBOX");
-    let mut missing_box = email_channel(&dovecot, "nobox", "NoSuchFolder");
-    missing_box.username = dovecot.user().into();
+    let missing_box = email_channel(&dovecot, "nobox", "NoSuchFolder");
     let cfg = config(&redis, &dir.path().join("blobs"), vec![good, missing_box]);
-    let path = dir.path().join("intake.toml");
-    std::fs::write(&path, config_toml(&cfg, 0)).unwrap();
+    let path = write_config_toml(dir.path(), &cfg, 0).unwrap();
 
     let out = Command::new(&binary)
         .args(["check", "--config"])
@@ -130,8 +128,7 @@ async fn passwords_never_reach_the_logs_at_trace_level() {
         &dir.path().join("blobs"),
         vec![email_channel(&dovecot, "support", "INBOX")],
     );
-    let path = dir.path().join("intake.toml");
-    std::fs::write(&path, config_toml(&cfg, 0)).unwrap();
+    let path = write_config_toml(dir.path(), &cfg, 0).unwrap();
 
     for password in ["wrong-password-123", dovecot.password()] {
         let child = Command::new(&binary)

@@ -12,7 +12,7 @@ use intake_config::AfterIngest;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
-use intake_tests::setup::{config, config_toml, email_channel, intake_binary};
+use intake_tests::setup::{config, email_channel, intake_binary, write_config_toml};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::{Rng, SeedableRng};
@@ -54,9 +54,8 @@ async fn sigkill_at_random_points_keeps_exactly_once() {
     channel.batch_size = 20;
     channel.after_ingest = AfterIngest::MoveTo("Processed".into());
     let cfg = config(&redis, &work.path().join("blobs"), vec![channel]);
-    let config_path = work.path().join("intake.toml");
     let http_port = intake_tests::net::free_port().unwrap();
-    std::fs::write(&config_path, config_toml(&cfg, http_port)).unwrap();
+    let config_path = write_config_toml(work.path(), &cfg, http_port).unwrap();
 
     let seed: u64 = rand::rng().random();
     eprintln!("crash test seed {seed}");

@@ -109,11 +109,6 @@ impl<S: CheckpointStore> EmailChannel<S> {
         }
     }
 
-    /// The key this channel's checkpoint is stored under (before the gateway's prefix).
-    pub fn checkpoint_key(&self) -> &str {
-        &self.checkpoint_key
-    }
-
     async fn receive_until_mail(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
         loop {
             // Taken out while in use: an error or a cancelled receive drops it.
