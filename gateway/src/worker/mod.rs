@@ -4,16 +4,19 @@
 //! batch is appended in one round trip; if Redis fails at entry k, entries 0..k-1 are acked and
 //! the worker retries from k with capped backoff, acking nothing while Redis is down. The append
 //! script makes every retry safe: a message already appended returns its earlier entry id.
+//!
+//! The stages overlap: while batch N is committed to Redis and acked, and batch N+2 is fetched,
+//! batch N+1 is normalized on the blocking pool. Commits and acks stay in receive order.
 
 mod pipeline;
 mod prepare;
 
 use std::time::Duration;
 
-use intake_channels::{Channel, ChannelError, ChannelStatus};
+use intake_channels::{Channel, ChannelError, ChannelStatus, Inbound, Receipt};
 use tokio_util::sync::CancellationToken;
 
-pub use pipeline::Pipeline;
+pub use pipeline::{CommitStage, PrepareStage, PreparedBatch};
 pub use prepare::{Document, EmailPolicy, PrepareContext, Prepared, channel_ref};
 
 use crate::backoff::Backoff;
@@ -29,13 +32,28 @@ pub struct Shutdown {
     pub abort: CancellationToken,
 }
 
-/// Drives one channel: receives a batch, delivers it through the [`Pipeline`] while fetching
-/// the next batch (what is available now, without waiting), then acks the delivered one.
+/// Drives one channel: commits and acks one batch and fetches the next while the batch between
+/// them is prepared. After `stop` it fetches nothing new and drains what it holds.
 #[derive(Debug)]
 pub struct ChannelWorker<C: Channel> {
+    front: Front<C>,
+    preparer: PrepareStage,
+}
+
+/// The side of the worker that talks to the channel and Redis, in receive order.
+#[derive(Debug)]
+struct Front<C: Channel> {
     channel: C,
-    pipeline: Pipeline,
+    committer: CommitStage,
     batch_max: usize,
+}
+
+/// What the commit-and-fetch half of one step ended with.
+enum Step {
+    /// Go on; the batch fetched ahead (possibly empty).
+    Next(Vec<Inbound>),
+    /// The shutdown deadline abandoned the batch in flight.
+    Aborted,
 }
 
 impl<C: Channel> ChannelWorker<C> {
@@ -51,90 +69,154 @@ impl<C: Channel> ChannelWorker<C> {
         health.register(&part_name(&channel));
         let channel_name = channel.name().to_string();
         ChannelWorker {
-            channel,
-            pipeline: Pipeline {
-                sink,
-                conversations,
+            preparer: PrepareStage {
                 prepare,
-                health,
-                shutdown,
-                channel_name,
+                health: health.clone(),
+                shutdown: shutdown.clone(),
             },
-            batch_max: batch_max.max(1),
+            front: Front {
+                channel,
+                committer: CommitStage {
+                    sink,
+                    conversations,
+                    health,
+                    shutdown,
+                    channel_name,
+                },
+                batch_max: batch_max.max(1),
+            },
         }
     }
 
-    /// Runs until `shutdown.stop` is cancelled and the batch in flight is done (or aborted).
-    pub async fn run(mut self) {
-        let part = part_name(&self.channel);
-        if let Some(status) = self.channel.status() {
-            tokio::spawn(forward_status(
-                status,
-                self.pipeline.health.clone(),
-                part.clone(),
-            ));
+    /// Runs until `shutdown.stop` is cancelled and what was received is delivered (or aborted).
+    pub async fn run(self) {
+        let ChannelWorker {
+            mut front,
+            preparer,
+        } = self;
+        let part = part_name(&front.channel);
+        if let Some(status) = front.channel.status() {
+            let health = front.committer.health.clone();
+            tokio::spawn(forward_status(status, health, part.clone()));
         }
-        let stop = self.pipeline.shutdown.stop.clone();
+        let stop = front.committer.shutdown.stop.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut prefetched = Vec::new();
+        let mut prepared: Option<PreparedBatch> = None;
+        let mut received: Vec<Inbound> = Vec::new();
         loop {
-            let batch = if prefetched.is_empty() {
-                let received = tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => break,
-                    r = self.channel.receive(self.batch_max) => r,
-                };
-                match received {
-                    Ok(batch) => {
-                        self.pipeline.health.up(&part);
-                        backoff.reset();
-                        batch
-                    }
-                    Err(ChannelError::Shutdown) => break,
-                    Err(e) => {
-                        self.channel_failed(&part, &e);
-                        if !sleep(backoff.next_delay(), &stop).await {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            } else {
-                std::mem::take(&mut prefetched)
-            };
-            // Deliver this batch while the channel fetches what is already waiting: the IMAP
-            // round trips overlap the parsing instead of following it.
-            let prefetch = async {
+            if prepared.is_none() && received.is_empty() {
                 if stop.is_cancelled() {
-                    return Ok(Vec::new());
+                    break;
                 }
-                self.channel.receive_ready(self.batch_max).await
-            };
-            let (delivered, next) = tokio::join!(self.pipeline.deliver(batch), prefetch);
-            match next {
-                Ok(next) => prefetched = next,
-                Err(e) => self.channel_failed(&part, &e),
+                match front.wait_for_batch(&part, &stop, &mut backoff).await {
+                    Some(batch) => received = batch,
+                    None if stop.is_cancelled() => break,
+                    None => continue,
+                }
             }
-            let Some(receipts) = delivered else { break };
-            if let Err(e) = self.channel.ack(receipts).await {
-                // The channel redelivers what it could not mark after reconnecting; the sink
-                // dedupes it. The prefetched batch is still delivered: dropping it would lose
-                // it for as long as the connection lasts (a channel hands each message out
-                // once per connection), e.g. when only the checkpoint save failed.
-                tracing::warn!(channel = %self.channel.name(), error = %e, "ack failed; messages will be redelivered");
-                self.channel_failed(&part, &e);
-            }
-            if stop.is_cancelled() {
-                break;
+            let (step, next) = tokio::join!(
+                front.commit_then_fetch(prepared.take(), &part, &stop),
+                prepare_if_any(&preparer, std::mem::take(&mut received)),
+            );
+            match (step, next) {
+                (Step::Next(fetched), Ok(next)) => {
+                    received = fetched;
+                    prepared = next;
+                }
+                (Step::Aborted, _) | (_, Err(Aborted)) => break,
             }
         }
-        tracing::info!(channel = %self.channel.name(), "channel worker stopped");
+        tracing::info!(channel = %front.channel.name(), "channel worker stopped");
+    }
+}
+
+impl<C: Channel> Front<C> {
+    /// Waits for the next non-empty batch. None on a channel error (after backing off) or when
+    /// stopped.
+    async fn wait_for_batch(
+        &mut self,
+        part: &str,
+        stop: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Option<Vec<Inbound>> {
+        let received = tokio::select! {
+            biased;
+            _ = stop.cancelled() => return None,
+            r = self.channel.receive(self.batch_max) => r,
+        };
+        match received {
+            Ok(batch) => {
+                self.committer.health.up(part);
+                backoff.reset();
+                Some(batch)
+            }
+            Err(ChannelError::Shutdown) => {
+                stop.cancel();
+                None
+            }
+            Err(e) => {
+                self.channel_failed(part, &e);
+                sleep(backoff.next_delay(), stop).await;
+                None
+            }
+        }
+    }
+
+    /// Commits and acks `batch` (if any), then fetches what is already waiting (unless
+    /// stopped). Uses only the channel and the commit stage, so it can run beside a prepare.
+    async fn commit_then_fetch(
+        &mut self,
+        batch: Option<PreparedBatch>,
+        part: &str,
+        stop: &CancellationToken,
+    ) -> Step {
+        if let Some(batch) = batch {
+            let Some(receipts) = self.committer.run(batch).await else {
+                return Step::Aborted;
+            };
+            self.ack(receipts, part).await;
+        }
+        if stop.is_cancelled() {
+            return Step::Next(Vec::new());
+        }
+        match self.channel.receive_ready(self.batch_max).await {
+            Ok(next) => Step::Next(next),
+            Err(e) => {
+                self.channel_failed(part, &e);
+                Step::Next(Vec::new())
+            }
+        }
+    }
+
+    async fn ack(&mut self, receipts: Vec<Receipt>, part: &str) {
+        if let Err(e) = self.channel.ack(receipts).await {
+            // The channel redelivers what it could not mark after reconnecting; the sink
+            // dedupes it. Batches fetched ahead are still delivered: dropping them would lose
+            // them for as long as the connection lasts (a channel hands each message out once
+            // per connection), e.g. when only the checkpoint save failed.
+            tracing::warn!(channel = %self.channel.name(), error = %e, "ack failed; messages will be redelivered");
+            self.channel_failed(part, &e);
+        }
     }
 
     fn channel_failed(&self, part: &str, error: &ChannelError) {
-        self.pipeline.health.down(part, &error.to_string());
+        self.committer.health.down(part, &error.to_string());
         metrics::counter!("intake_channel_errors_total", "channel" => self.channel.name().to_string(), "kind" => error.kind()).increment(1);
     }
+}
+
+/// The shutdown deadline abandoned a batch being prepared.
+struct Aborted;
+
+/// Prepares `batch` unless it is empty.
+async fn prepare_if_any(
+    preparer: &PrepareStage,
+    batch: Vec<Inbound>,
+) -> Result<Option<PreparedBatch>, Aborted> {
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    preparer.run(batch).await.map(Some).ok_or(Aborted)
 }
 
 /// Sleeps unless `token` is cancelled first; false when cancelled.

@@ -1,8 +1,9 @@
-//! Delivering one batch into the streams: normalize (blocking pool), resolve conversations,
-//! append with retries. It never touches the channel, so the worker can fetch the next batch
-//! while this one is delivered; the worker acks what `deliver` reports as durable.
+//! The two stages between a received batch and its acknowledgement, apart from the channel:
+//! [`PrepareStage`] normalizes a batch on the blocking pool; [`CommitStage`] resolves its
+//! conversations and appends it with retries. They are separate so the worker can prepare one
+//! batch (CPU) while the previous one is committed to Redis and acked (round trips).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use intake_channels::{Inbound, Receipt};
 
@@ -13,24 +14,64 @@ use crate::conversation::ConversationStore;
 use crate::health::Health;
 use crate::sink::{AppendOutcome, SinkError, StreamSink};
 
-/// Everything between a received batch and its acknowledgement, except the channel.
+/// A batch ready to commit, in receive order.
 #[derive(Debug)]
-pub struct Pipeline {
+pub struct PreparedBatch {
+    items: Vec<Prepared>,
+    /// When its preparation began: `intake_batch_seconds` spans prepare to durable.
+    started: Instant,
+}
+
+/// Normalizes batches and stores their blobs.
+#[derive(Debug)]
+pub struct PrepareStage {
+    pub prepare: PrepareContext,
+    pub health: Health,
+    pub shutdown: Shutdown,
+}
+
+/// Makes prepared batches durable in the streams.
+#[derive(Debug)]
+pub struct CommitStage {
     pub sink: StreamSink,
     pub conversations: ConversationStore,
-    pub prepare: PrepareContext,
     pub health: Health,
     pub shutdown: Shutdown,
     pub channel_name: String,
 }
 
-impl Pipeline {
-    /// Makes every message of `batch` durable in the streams, retrying while Redis or the blob
-    /// directory fails. Returns the receipts to ack, in receive order; None when the shutdown
-    /// deadline abandoned the batch (nothing is acked: the channel redelivers it).
-    pub async fn deliver(&mut self, batch: Vec<Inbound>) -> Option<Vec<Receipt>> {
-        let started = std::time::Instant::now();
-        let mut prepared = self.prepare_batch(batch).await?;
+impl PrepareStage {
+    /// Normalizes the batch on blocking threads, one chunk per core, keeping receive order.
+    /// Retries blob-store failures with backoff; None when the shutdown deadline aborted it.
+    pub async fn run(&self, batch: Vec<Inbound>) -> Option<PreparedBatch> {
+        let started = Instant::now();
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut batch = Some(batch);
+        loop {
+            let items = batch.take()?;
+            match prepare_parallel(items, &self.prepare).await {
+                Ok(items) => return Some(PreparedBatch { items, started }),
+                Err((items, e)) => {
+                    self.health.down("blobs", &e);
+                    batch = Some(items?);
+                    if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl CommitStage {
+    /// Makes every message of `batch` durable in the streams, retrying while Redis fails.
+    /// Returns the receipts to ack, in receive order; None when the shutdown deadline abandoned
+    /// the batch (nothing is acked: the channel redelivers it).
+    pub async fn run(&mut self, batch: PreparedBatch) -> Option<Vec<Receipt>> {
+        let PreparedBatch {
+            items: mut prepared,
+            started,
+        } = batch;
         if !self.resolve_conversations(&mut prepared).await {
             return None;
         }
@@ -82,26 +123,6 @@ impl Pipeline {
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                 return false;
-            }
-        }
-    }
-
-    /// Normalizes the batch on blocking threads, one chunk per core, keeping receive order.
-    /// Retries blob-store failures with backoff; None when aborted.
-    async fn prepare_batch(&self, batch: Vec<Inbound>) -> Option<Vec<Prepared>> {
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut batch = Some(batch);
-        loop {
-            let items = batch.take()?;
-            match prepare_parallel(items, &self.prepare).await {
-                Ok(prepared) => return Some(prepared),
-                Err((items, e)) => {
-                    self.health.down("blobs", &e);
-                    batch = Some(items?);
-                    if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                        return None;
-                    }
-                }
             }
         }
     }
