@@ -1,7 +1,7 @@
 //! The channel worker against an in-memory channel double and a real redis-server: every
 //! message is acked only after it is in the stream, exactly once, also when an ack fails while
 //! the channel keeps its connection (the checkpoint save failed, say) and a batch was fetched
-//! ahead.
+//! ahead, and when it is stopped mid-stream (it drains what it received and fetches nothing more).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +18,7 @@ use intake_gateway::sink::StreamSink;
 use intake_gateway::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
+use tokio_util::sync::CancellationToken;
 
 /// What the double saw, shared with the test.
 #[derive(Debug, Default)]
@@ -25,6 +26,8 @@ struct Log {
     acked: Vec<u64>,
     /// Stream length when each ack arrived: an ack must never run ahead of the stream.
     stream_len_at_ack: Vec<u64>,
+    /// Messages handed out after the stop signal.
+    taken_after_stop: usize,
 }
 
 /// Hands out each message once (like one IMAP connection), in batches; the first ack fails
@@ -35,11 +38,31 @@ struct FakeChannel {
     fail_next_ack: bool,
     log: Arc<Mutex<Log>>,
     redis: redis::Client,
+    /// Cancelled at the first ack, to stop the worker mid-stream.
+    stop_at_first_ack: Option<CancellationToken>,
 }
 
 impl FakeChannel {
+    fn new(messages: u64, log: &Arc<Mutex<Log>>, redis: &RedisServer) -> Self {
+        FakeChannel {
+            queue: (1..=messages).map(message).collect(),
+            batch: 10,
+            fail_next_ack: false,
+            log: log.clone(),
+            redis: redis.client().unwrap(),
+            stop_at_first_ack: None,
+        }
+    }
+
     fn take(&mut self, max: usize) -> Vec<Inbound> {
         let n = max.min(self.batch).min(self.queue.len());
+        if self
+            .stop_at_first_ack
+            .as_ref()
+            .is_some_and(|t| t.is_cancelled())
+        {
+            self.log.lock().unwrap().taken_after_stop += n;
+        }
         self.queue.drain(..n).collect()
     }
 }
@@ -77,6 +100,9 @@ impl Channel for FakeChannel {
         let mut log = self.log.lock().unwrap();
         log.stream_len_at_ack.push(len);
         log.acked.extend(receipts.iter().map(|r| r.0));
+        if let Some(stop) = &self.stop_at_first_ack {
+            stop.cancel();
+        }
         if std::mem::take(&mut self.fail_next_ack) {
             return Err(ChannelError::Checkpoint {
                 detail: "injected".into(),
@@ -100,10 +126,13 @@ fn message(i: u64) -> Inbound {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
-    let redis = require_server!(RedisServer::start().await);
-    let blobs = tempfile::tempdir().unwrap();
+/// A worker on `channel` against `redis`, with its blob dir kept alive by the caller.
+fn worker(
+    channel: FakeChannel,
+    redis: &RedisServer,
+    blobs: &std::path::Path,
+    shutdown: &Shutdown,
+) -> ChannelWorker<FakeChannel> {
     let redis_config = RedisConfig {
         url: Secret::new(redis.url()),
         stream: "intake:cases".into(),
@@ -111,16 +140,7 @@ async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
         dedupe_ttl: Duration::from_secs(3600),
     };
     let conn = intake_gateway::redis_conn::connect(&redis_config).unwrap();
-    let log = Arc::new(Mutex::new(Log::default()));
-    let channel = FakeChannel {
-        queue: (1..=100).map(message).collect(),
-        batch: 10,
-        fail_next_ack: true,
-        log: log.clone(),
-        redis: redis.client().unwrap(),
-    };
-    let shutdown = Shutdown::default();
-    let worker = ChannelWorker::new(
+    ChannelWorker::new(
         channel,
         StreamSink::new(conn.clone(), &redis_config),
         ConversationStore::new(
@@ -130,14 +150,26 @@ async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
         ),
         PrepareContext {
             channel: channel_ref(ChannelKind::Email, "fake"),
-            blobs: BlobStore::new(blobs.path()),
+            blobs: BlobStore::new(blobs),
             email: Arc::new(EmailPolicy::default()),
         },
         Health::new(),
         shutdown.clone(),
         10,
-    );
-    let task = tokio::spawn(worker.run());
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let channel = FakeChannel {
+        fail_next_ack: true,
+        ..FakeChannel::new(100, &log, &redis)
+    };
+    let shutdown = Shutdown::default();
+    let task = tokio::spawn(worker(channel, &redis, blobs.path(), &shutdown).run());
     intake_tests::wait::wait_until(
         Duration::from_secs(30),
         Duration::from_millis(50),
@@ -165,4 +197,37 @@ async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
             "ack {i} ran ahead of the stream: {len} < {acked_so_far}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_drains_what_was_received_and_fetches_nothing_more() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let shutdown = Shutdown::default();
+    let channel = FakeChannel {
+        stop_at_first_ack: Some(shutdown.stop.clone()),
+        ..FakeChannel::new(100, &log, &redis)
+    };
+    let task = tokio::spawn(worker(channel, &redis, blobs.path(), &shutdown).run());
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the worker stops after draining")
+        .unwrap();
+
+    let log = log.lock().unwrap();
+    assert_eq!(log.taken_after_stop, 0, "nothing fetched after the stop");
+    // The first batch's ack stopped it; the batch fetched ahead meanwhile is delivered too.
+    assert!(
+        (10..100).contains(&log.acked.len()),
+        "acked {} of 100",
+        log.acked.len()
+    );
+    let acked: Vec<u64> = (1..=log.acked.len() as u64).collect();
+    assert_eq!(log.acked, acked, "acked once each, in order");
+    assert_eq!(
+        redis.stream_len("intake:cases").await.unwrap(),
+        log.acked.len() as u64,
+        "everything received before the stop is in the stream and acked"
+    );
 }
