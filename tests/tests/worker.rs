@@ -215,6 +215,7 @@ async fn stop_drains_what_was_received_and_fetches_nothing_more() {
         .expect("the worker stops after draining")
         .unwrap();
 
+    let in_stream = redis.stream_len("intake:cases").await.unwrap();
     let log = log.lock().unwrap();
     assert_eq!(log.taken_after_stop, 0, "nothing fetched after the stop");
     // The first batch's ack stopped it; the batch fetched ahead meanwhile is delivered too.
@@ -226,7 +227,7 @@ async fn stop_drains_what_was_received_and_fetches_nothing_more() {
     let acked: Vec<u64> = (1..=log.acked.len() as u64).collect();
     assert_eq!(log.acked, acked, "acked once each, in order");
     assert_eq!(
-        redis.stream_len("intake:cases").await.unwrap(),
+        in_stream,
         log.acked.len() as u64,
         "everything received before the stop is in the stream and acked"
     );
