@@ -4,6 +4,7 @@
 //! - `intake check --config FILE`: try Redis and every channel, ingest nothing
 //! - `intake run --config FILE`: run the gateway until SIGTERM/SIGINT
 //! - `intake tail --config FILE`: print stream entries as they land
+//! - `intake blob get --config FILE sha256:<hex>`: write a stored blob to stdout
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod cli_blob;
 mod cli_check;
 mod cli_tail;
 mod logging;
@@ -60,6 +62,28 @@ enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         duration: Option<Duration>,
     },
+    /// Blob store commands.
+    Blob {
+        #[command(subcommand)]
+        command: BlobCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BlobCommand {
+    /// Write a stored raw message or attachment to stdout, by its reference in a case
+    /// (`raw_ref`, an attachment's `ref`). Exit 1 when it is not stored.
+    Get {
+        #[arg(long, short, env = "INTAKE_CONFIG", required_unless_present = "dir")]
+        config: Option<PathBuf>,
+        /// The blob directory itself, instead of `[blobs] dir` of a config (which needs the
+        /// config's secrets to be set); wins over --config.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// `sha256:<hex>` or the bare hex digest.
+        #[arg(value_parser = cli_blob::parse_reference)]
+        reference: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +132,24 @@ fn main() -> ExitCode {
         } => with_config(&config, |config| {
             runtime()?.block_on(run(config, shutdown_deadline))
         }),
+        Command::Blob {
+            command:
+                BlobCommand::Get {
+                    config,
+                    dir,
+                    reference,
+                },
+        } => match (dir, config) {
+            (Some(dir), _) => report(cli_blob::get(&dir, &reference)),
+            (None, Some(config)) => with_config(&config, |config| {
+                cli_blob::get(&config.blobs.dir, &reference)
+            }),
+            // clap already requires one of the two.
+            (None, None) => {
+                eprintln!("error: give --config or --dir");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
     }
 }
 
@@ -116,17 +158,22 @@ fn with_config(
     f: impl FnOnce(intake_config::Config) -> anyhow::Result<ExitCode>,
 ) -> ExitCode {
     match intake_config::load_file(path) {
-        Ok(config) => f(config).unwrap_or_else(|e| {
-            tracing::error!(error = %format!("{e:#}"), "intake failed");
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }),
+        Ok(config) => report(f(config)),
         Err(errors) => {
             eprintln!("{}: invalid config", path.display());
             eprintln!("{errors}");
             ExitCode::from(EXIT_BAD_CONFIG)
         }
     }
+}
+
+/// The exit status of a command, printing its error if it failed.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = %format!("{e:#}"), "intake failed");
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

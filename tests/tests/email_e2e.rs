@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use intake_config::AfterIngest;
 use intake_gateway::Gateway;
+use intake_gateway::blobs::BlobStore;
+use intake_normalizer::sha256_hex;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
@@ -42,27 +44,45 @@ async fn whole_corpus_lands_exactly_once_and_is_moved() {
         corpus_len
     );
 
-    // Every case's raw message and attachments are in the blob directory.
+    // Every case's raw message and attachments can be read back from the blob store, and so
+    // can the raw message of every dead letter that has one.
     let (cases, dead) = common::entries(&redis).await;
+    let store = BlobStore::new(blobs.path());
+    let mut refs = 0;
     for (_, fields) in &cases {
         let doc: serde_json::Value = serde_json::from_str(&fields["case"]).unwrap();
-        let raw = doc["raw_ref"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:");
-        assert!(blob_exists(blobs.path(), raw), "raw blob {raw} missing");
+        assert_blob_stored(&store, doc["raw_ref"].as_str().unwrap());
+        refs += 1;
         for a in doc["attachments"].as_array().unwrap() {
             if let Some(r) = a["ref"].as_str() {
-                assert!(blob_exists(blobs.path(), r.trim_start_matches("sha256:")));
+                assert_blob_stored(&store, r);
+                refs += 1;
             }
         }
     }
-    eprintln!("corpus: {} cases, {} dead letters", cases.len(), dead.len());
+    for (_, fields) in &dead {
+        let doc: serde_json::Value = serde_json::from_str(&fields["dead_letter"]).unwrap();
+        if let Some(r) = doc["raw_ref"].as_str() {
+            assert_blob_stored(&store, r);
+            refs += 1;
+        }
+    }
+    eprintln!(
+        "corpus: {} cases, {} dead letters, {refs} blob references read back",
+        cases.len(),
+        dead.len()
+    );
     gateway.shutdown(Duration::from_secs(5)).await;
 }
 
-fn blob_exists(dir: &std::path::Path, sha: &str) -> bool {
-    dir.join(&sha[0..2]).join(&sha[2..4]).join(sha).is_file()
+/// Reads the blob `reference` (`sha256:<hex>`) names and checks its bytes hash to that name.
+fn assert_blob_stored(store: &BlobStore, reference: &str) {
+    let sha = reference.strip_prefix("sha256:").unwrap();
+    let bytes = store
+        .get(sha)
+        .unwrap()
+        .unwrap_or_else(|| panic!("blob {reference} missing"));
+    assert_eq!(sha256_hex(&bytes), sha, "blob {reference} has other bytes");
 }
 
 async fn lands_while_waiting(idle: bool) {

@@ -77,13 +77,19 @@ pub struct PrepareContext {
     pub email: std::sync::Arc<EmailPolicy>,
 }
 
-/// Prepares `items` in order. Fails only when a blob cannot be written (disk full, permissions):
-/// that is transient, and the batch is retried without acking anything.
+/// Prepares `items` in order. Fails only when a blob cannot be written or synced (disk full,
+/// permissions, I/O errors): the batch is then retried without acking anything.
 pub fn prepare_all(
     items: &[Inbound],
     ctx: &PrepareContext,
 ) -> Result<Vec<Prepared>, std::io::Error> {
-    items.iter().map(|item| prepare_one(item, ctx)).collect()
+    let prepared = items
+        .iter()
+        .map(|item| prepare_one(item, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The chunk's blobs are durable before any case referring to them can be appended.
+    ctx.blobs.sync()?;
+    Ok(prepared)
 }
 
 fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io::Error> {
