@@ -16,6 +16,7 @@ mod cli_blob;
 mod cli_check;
 mod cli_tail;
 mod logging;
+mod malloc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,6 +97,7 @@ enum ConfigCommand {
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
+    malloc::limit_arenas();
     let cli = Cli::parse();
     logging::init(cli.log_format);
     match cli.command {
