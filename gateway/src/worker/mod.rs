@@ -5,8 +5,9 @@
 //! the worker retries from k with capped backoff, acking nothing while Redis is down. The append
 //! script makes every retry safe: a message already appended returns its earlier entry id.
 //!
-//! The stages overlap: while batch N is committed to Redis and acked, and batch N+2 is fetched,
-//! batch N+1 is normalized on the blocking pool. Commits and acks stay in receive order.
+//! The stages overlap: while batch N is committed to Redis (and batch N+2 fetched meanwhile) and
+//! then acked, batch N+1 is normalized on the blocking pool. Commits and acks stay in receive
+//! order.
 
 mod pipeline;
 mod prepare;
@@ -162,28 +163,45 @@ impl<C: Channel> Front<C> {
         }
     }
 
-    /// Commits and acks `batch` (if any), then fetches what is already waiting (unless
-    /// stopped). Uses only the channel and the commit stage, so it can run beside a prepare.
+    /// Commits `batch` (if any) while fetching what is already waiting (unless stopped), then
+    /// acks the batch. Uses only the channel and the commit stage, so it can run beside a
+    /// prepare; the commit (Redis) and the fetch (the channel) overlap too.
     async fn commit_then_fetch(
         &mut self,
         batch: Option<PreparedBatch>,
         part: &str,
         stop: &CancellationToken,
     ) -> Step {
-        if let Some(batch) = batch {
-            let Some(receipts) = self.committer.run(batch).await else {
-                return Step::Aborted;
-            };
-            self.ack(receipts, part).await;
-        }
-        if stop.is_cancelled() {
-            return Step::Next(Vec::new());
-        }
-        match self.channel.receive_ready(self.batch_max).await {
-            Ok(next) => Step::Next(next),
-            Err(e) => {
-                self.channel_failed(part, &e);
-                Step::Next(Vec::new())
+        let Front {
+            channel,
+            committer,
+            batch_max,
+        } = self;
+        let commit = async {
+            match batch {
+                Some(batch) => committer.run(batch).await.map(Some),
+                None => Some(None),
+            }
+        };
+        let fetch = async {
+            if stop.is_cancelled() {
+                return Ok(Vec::new());
+            }
+            channel.receive_ready(*batch_max).await
+        };
+        let (committed, fetched) = tokio::join!(commit, fetch);
+        let fetched = fetched.unwrap_or_else(|e| {
+            self.channel_failed(part, &e);
+            Vec::new()
+        });
+        match committed {
+            // Abandoned at the shutdown deadline: nothing is acked, the channel redelivers.
+            None => Step::Aborted,
+            Some(receipts) => {
+                if let Some(receipts) = receipts {
+                    self.ack(receipts, part).await;
+                }
+                Step::Next(fetched)
             }
         }
     }
