@@ -75,8 +75,11 @@ impl Report {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        self.render_runs(&mut out);
-        self.render_medians(&mut out);
+        // `--sink-only` has no runs: print only what was measured.
+        if !self.runs.is_empty() {
+            self.render_runs(&mut out);
+            self.render_medians(&mut out);
+        }
         self.render_limits(&mut out);
         out
     }

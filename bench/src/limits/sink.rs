@@ -2,13 +2,13 @@
 //! in-process source with batches of ~2 KB case documents, one batch in flight at a time as
 //! the channel worker does, against the bench's redis-server.
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use intake_gateway::sink::{Entry, StreamSink, Target};
+use intake_tests::RedisServer;
 use serde_json::json;
-
-use crate::env::Env;
 
 /// Cases appended per second for one batch size.
 #[derive(Debug, Clone, Copy)]
@@ -24,12 +24,21 @@ impl SinkRate {
     }
 }
 
-/// Appends `cases` synthetic cases in batches of `batch` from a flushed Redis, checking that
-/// every one was appended (none reported as a duplicate).
-pub async fn sink_rate(env: &Env, cases: usize, batch: usize) -> anyhow::Result<SinkRate> {
-    env.flush_redis().await?;
-    let dir = env.fresh_dir("sink")?;
-    let config = intake_tests::setup::config(&env.redis, &dir, Vec::new()).redis;
+/// Appends `cases` synthetic cases in batches of `batch` to `redis` after a FLUSHALL, checking
+/// that every one was appended (none reported as a duplicate). `dir` holds the gateway config's
+/// paths (unused by the sink).
+pub async fn sink_rate(
+    redis: &RedisServer,
+    dir: &Path,
+    cases: usize,
+    batch: usize,
+) -> anyhow::Result<SinkRate> {
+    let mut admin = redis.connection().await?;
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut admin)
+        .await
+        .context("FLUSHALL")?;
+    let config = intake_tests::setup::config(redis, dir, Vec::new()).redis;
     let conn = intake_gateway::redis_conn::connect(&config)?;
     let mut sink = StreamSink::new(conn, &config);
     let batches: Vec<Vec<Entry>> = (0..cases)
@@ -50,7 +59,7 @@ pub async fn sink_rate(env: &Env, cases: usize, batch: usize) -> anyhow::Result<
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    let xlen = env.redis.stream_len(&config.stream).await?;
+    let xlen = redis.stream_len(&config.stream).await?;
     anyhow::ensure!(
         xlen == cases as u64 && appended == xlen,
         "sink wrote {xlen} entries, expected {cases}"
