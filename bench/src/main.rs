@@ -197,10 +197,12 @@ async fn bench_sink_only(settings: &Settings) -> anyhow::Result<()> {
         for batch in [settings.batch, 2_000] {
             let rate = limits::sink_rate(&redis, dir.path(), settings.sink_cases, batch).await?;
             progress(&format!(
-                "sink alone run {run}, batch {batch}: {} cases in {:.2} s = {:.0} cases/s",
+                "sink alone run {run}, batch {batch}: {} cases in {:.2} s = {:.0} cases/s, CPU per case: redis-server {:.1} µs, bench {:.1} µs",
                 rate.cases,
                 rate.secs,
-                rate.cases_per_sec()
+                rate.cases_per_sec(),
+                rate.redis_us_per_case(),
+                rate.client_us_per_case()
             ));
             report.sink.push(rate);
         }

@@ -181,16 +181,21 @@ impl Report {
                 out,
                 "\n## Stream append path alone (StreamSink, ~2 KB cases, one batch in flight)\n"
             );
-            let _ = writeln!(out, "| batch | cases | secs | cases/s |");
-            let _ = writeln!(out, "|---:|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "| batch | cases | secs | cases/s | redis-server CPU µs/case | bench CPU µs/case |"
+            );
+            let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
             for s in &self.sink {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {:.2} | {:.0} |",
+                    "| {} | {} | {:.2} | {:.0} | {:.1} | {:.1} |",
                     s.batch,
                     s.cases,
                     s.secs,
-                    s.cases_per_sec()
+                    s.cases_per_sec(),
+                    s.redis_us_per_case(),
+                    s.client_us_per_case()
                 );
             }
         }
