@@ -59,7 +59,7 @@ pub struct Options {
     #[arg(long)]
     pub no_limits: bool,
     /// Only the stream append path alone (starts redis-server only, no Dovecot, no email
-    /// runs): `--runs` times per batch size (--batch and 2,000).
+    /// runs): `--runs` times per batch size (--batch and 2,000), plus Redis without the script.
     #[arg(long, conflicts_with_all = ["short", "no_limits", "sizes"])]
     pub sink_only: bool,
     /// The `intake` binary (default: next to this binary, i.e. target/release/intake).

@@ -178,11 +178,22 @@ async fn measure_limits(
             .sink
             .push(limits::sink_rate(&env.redis, &dir, env.settings.sink_cases, batch).await?);
     }
+    progress("limits: redis without the script");
+    report.redis_floor.push(
+        limits::redis_floor_rate(
+            &env.redis,
+            &dir,
+            env.settings.sink_cases,
+            env.settings.batch,
+        )
+        .await?,
+    );
     Ok(())
 }
 
 /// `--sink-only`: the stream append path alone against its own redis-server, `--runs` times
-/// per batch size, alternating sizes so drift on a shared machine hits both alike.
+/// per batch size, alternating sizes so drift on a shared machine hits both alike; each run
+/// ends with the same commands sent without the script (Redis' own cost).
 async fn bench_sink_only(settings: &Settings) -> anyhow::Result<()> {
     progress("starting redis-server");
     let redis = intake_tests::RedisServer::start()
@@ -206,6 +217,17 @@ async fn bench_sink_only(settings: &Settings) -> anyhow::Result<()> {
             ));
             report.sink.push(rate);
         }
+        let floor =
+            limits::redis_floor_rate(&redis, dir.path(), settings.sink_cases, settings.batch)
+                .await?;
+        progress(&format!(
+            "redis without the script run {run}, batch {}: {:.0} cases/s, CPU per case: redis-server {:.1} µs, bench {:.1} µs",
+            settings.batch,
+            floor.cases_per_sec(),
+            floor.redis_us_per_case(),
+            floor.client_us_per_case()
+        ));
+        report.redis_floor.push(floor);
     }
     println!("{}", report.render());
     println!("{}", targets::render(&report));

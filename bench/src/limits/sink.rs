@@ -94,7 +94,9 @@ pub async fn sink_rate(
 }
 
 /// `used_cpu_user + used_cpu_sys` of redis-server (every thread), from `INFO cpu`.
-async fn redis_cpu_secs(conn: &mut redis::aio::MultiplexedConnection) -> anyhow::Result<f64> {
+pub(crate) async fn redis_cpu_secs(
+    conn: &mut redis::aio::MultiplexedConnection,
+) -> anyhow::Result<f64> {
     let info: String = redis::cmd("INFO")
         .arg("cpu")
         .query_async(conn)
@@ -112,7 +114,7 @@ async fn redis_cpu_secs(conn: &mut redis::aio::MultiplexedConnection) -> anyhow:
 }
 
 /// User + system CPU seconds of this process (every thread).
-fn own_cpu_secs() -> anyhow::Result<f64> {
+pub(crate) fn own_cpu_secs() -> anyhow::Result<f64> {
     use nix::sys::resource::{UsageWho, getrusage};
     let usage = getrusage(UsageWho::RUSAGE_SELF).context("getrusage")?;
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
@@ -120,7 +122,7 @@ fn own_cpu_secs() -> anyhow::Result<f64> {
 }
 
 /// A case-shaped entry of about 2 KB with email-style idempotency keys.
-fn entry(n: usize) -> Entry {
+pub(crate) fn entry(n: usize) -> Entry {
     let key = format!("email:bench@127.0.0.1:INBOX:1:{n}");
     let case_id = format!("0190b6a0-0000-7000-8000-{n:012}");
     let text =
