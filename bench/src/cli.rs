@@ -58,6 +58,10 @@ pub struct Options {
     /// Skip the limits (raw fetch, normalizer alone, sink alone).
     #[arg(long)]
     pub no_limits: bool,
+    /// Only the stream append path alone (starts redis-server only, no Dovecot, no email
+    /// runs): `--runs` times per batch size (--batch and 2,000), plus Redis without the script.
+    #[arg(long, conflicts_with_all = ["short", "no_limits", "sizes"])]
+    pub sink_only: bool,
     /// The `intake` binary (default: next to this binary, i.e. target/release/intake).
     #[arg(long)]
     pub intake: Option<PathBuf>,
@@ -85,6 +89,7 @@ pub struct Settings {
     pub sizes: Vec<usize>,
     pub peer: bool,
     pub limits: bool,
+    pub sink_only: bool,
     pub intake: PathBuf,
     pub corpus: PathBuf,
     pub peer_script: PathBuf,
@@ -101,8 +106,9 @@ impl Options {
                 .map(|dir| dir.join("intake"))
                 .ok_or_else(|| anyhow::anyhow!("bench binary has no parent dir"))?,
         };
+        // The sink alone runs in this process: no intake binary needed.
         anyhow::ensure!(
-            intake.is_file(),
+            self.sink_only || intake.is_file(),
             "no intake binary at {} (cargo build --release -p intake-gateway --bin intake)",
             intake.display()
         );
@@ -120,6 +126,7 @@ impl Options {
             sizes: self.sizes,
             peer: !self.no_peer,
             limits: !self.no_limits && !self.short,
+            sink_only: self.sink_only,
             intake,
             corpus: self.corpus.unwrap_or_else(intake_tests::corpus_dir),
             peer_script: self

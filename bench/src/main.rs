@@ -64,8 +64,11 @@ async fn bench(settings: Settings) -> anyhow::Result<()> {
         .collect();
     let mut users = vec!["full".to_string(), "small".to_string()];
     users.extend(extra_sizes.iter().map(|size| format!("full{size}")));
-    progress("starting redis-server and dovecot");
     println!("{}", machine::describe(&settings));
+    if settings.sink_only {
+        return bench_sink_only(&settings).await;
+    }
+    progress("starting redis-server and dovecot");
     let env = Env::start(settings.clone(), &users).await?;
     let result = bench_in(&env, &settings, &extra_sizes).await;
     if result.is_err() {
@@ -168,12 +171,66 @@ async fn measure_limits(
         });
         report.normalize.push((scenario.label(), one, all));
     }
+    let dir = env.fresh_dir("sink")?;
     for batch in [env.settings.batch, 2_000] {
         progress(&format!("limits: sink alone, batch {batch}"));
         report
             .sink
-            .push(limits::sink_rate(env, env.settings.sink_cases, batch).await?);
+            .push(limits::sink_rate(&env.redis, &dir, env.settings.sink_cases, batch).await?);
     }
+    progress("limits: redis without the script");
+    report.redis_floor.push(
+        limits::redis_floor_rate(
+            &env.redis,
+            &dir,
+            env.settings.sink_cases,
+            env.settings.batch,
+        )
+        .await?,
+    );
+    Ok(())
+}
+
+/// `--sink-only`: the stream append path alone against its own redis-server, `--runs` times
+/// per batch size, alternating sizes so drift on a shared machine hits both alike; each run
+/// ends with the same commands sent without the script (Redis' own cost).
+async fn bench_sink_only(settings: &Settings) -> anyhow::Result<()> {
+    progress("starting redis-server");
+    let redis = intake_tests::RedisServer::start()
+        .await
+        .context("start redis-server")?;
+    let dir = tempfile::Builder::new()
+        .prefix("intake-bench-sink-")
+        .tempdir()
+        .context("bench work dir")?;
+    let mut report = Report::default();
+    for run in 1..=settings.runs {
+        for batch in [settings.batch, 2_000] {
+            let rate = limits::sink_rate(&redis, dir.path(), settings.sink_cases, batch).await?;
+            progress(&format!(
+                "sink alone run {run}, batch {batch}: {} cases in {:.2} s = {:.0} cases/s, CPU per case: redis-server {:.1} µs, bench {:.1} µs",
+                rate.cases,
+                rate.secs,
+                rate.cases_per_sec(),
+                rate.redis_us_per_case(),
+                rate.client_us_per_case()
+            ));
+            report.sink.push(rate);
+        }
+        let floor =
+            limits::redis_floor_rate(&redis, dir.path(), settings.sink_cases, settings.batch)
+                .await?;
+        progress(&format!(
+            "redis without the script run {run}, batch {}: {:.0} cases/s, CPU per case: redis-server {:.1} µs, bench {:.1} µs",
+            settings.batch,
+            floor.cases_per_sec(),
+            floor.redis_us_per_case(),
+            floor.client_us_per_case()
+        ));
+        report.redis_floor.push(floor);
+    }
+    println!("{}", report.render());
+    println!("{}", targets::render(&report));
     Ok(())
 }
 

@@ -15,6 +15,8 @@ pub struct Report {
     /// Per scenario label: the normalizer on one thread and on every core.
     pub normalize: Vec<(String, NormalizeRate, NormalizeRate)>,
     pub sink: Vec<SinkRate>,
+    /// The same commands as the sink without the script: what Redis itself costs.
+    pub redis_floor: Vec<SinkRate>,
     /// Peak RSS per mailbox size (full mix, one Intake run each).
     pub sizes: Vec<(usize, RunResult)>,
 }
@@ -75,8 +77,11 @@ impl Report {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        self.render_runs(&mut out);
-        self.render_medians(&mut out);
+        // `--sink-only` has no runs: print only what was measured.
+        if !self.runs.is_empty() {
+            self.render_runs(&mut out);
+            self.render_medians(&mut out);
+        }
         self.render_limits(&mut out);
         out
     }
@@ -176,19 +181,18 @@ impl Report {
         if !self.sink.is_empty() {
             let _ = writeln!(
                 out,
-                "\n## Stream append path alone (StreamSink, ~2 KB cases, one batch in flight)\n"
+                "\n## Stream append path alone (~2 KB cases, one batch in flight), and Redis without the script\n"
             );
-            let _ = writeln!(out, "| batch | cases | secs | cases/s |");
-            let _ = writeln!(out, "|---:|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "| path | batch | cases | secs | cases/s | redis-server CPU µs/case | bench CPU µs/case |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
             for s in &self.sink {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {:.2} | {:.0} |",
-                    s.batch,
-                    s.cases,
-                    s.secs,
-                    s.cases_per_sec()
-                );
+                sink_row(out, "StreamSink", s);
+            }
+            for s in &self.redis_floor {
+                sink_row(out, "plain GET, XADD, 2x SET NX EX (no script)", s);
             }
         }
         if !self.sizes.is_empty() {
@@ -208,4 +212,17 @@ impl Report {
             }
         }
     }
+}
+
+fn sink_row(out: &mut String, path: &str, s: &SinkRate) {
+    let _ = writeln!(
+        out,
+        "| {path} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} |",
+        s.batch,
+        s.cases,
+        s.secs,
+        s.cases_per_sec(),
+        s.redis_us_per_case(),
+        s.client_us_per_case()
+    );
 }

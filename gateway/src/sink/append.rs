@@ -1,4 +1,5 @@
-//! Pipelined, idempotent appends of a batch of entries through the append script.
+//! Idempotent appends of a batch of entries through the append script: one pipeline of gated
+//! script calls per batch, and a reload of the script when Redis lost it.
 
 use std::time::Duration;
 
@@ -7,12 +8,9 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 
 use super::SinkError;
+use super::parts::{self, Encoder};
 
 const APPEND_SCRIPT: &str = include_str!("append.lua");
-
-/// Entries per script call. One call per batch is the fast path; the cap bounds how long one
-/// call blocks Redis (a few milliseconds) and the size of one command.
-pub const MAX_SCRIPT_ENTRIES: usize = 500;
 
 /// Which stream an entry goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +84,12 @@ impl StreamSink {
         }
     }
 
-    /// Appends `entries` in one round trip (one script call per [`MAX_SCRIPT_ENTRIES`]). The
-    /// outer error means nothing is known about the batch (send it again: the script makes that
-    /// safe); otherwise one result per entry, in order.
+    /// Appends `entries` in one round trip: one pipeline of script calls over parts of the
+    /// batch (see [`parts::split`]), which Redis runs in order on one connection. A part runs
+    /// only if the one before it ran to the end, so what is appended is always in receive
+    /// order. The outer error means nothing is known about the batch (send it again: the script
+    /// makes that safe); otherwise one result per entry, in order, where the entries after a
+    /// failed one fail too.
     pub async fn append(
         &mut self,
         entries: &[Entry],
@@ -96,22 +97,37 @@ impl StreamSink {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut replies = self
-            .send(entries)
+        let parts = parts::split(entries, &self.key_prefix);
+        let replies = self
+            .send(&parts)
             .await
             .map_err(|e| SinkError::from_redis(&e))?;
-        if replies.iter().any(is_noscript) {
-            // Redis lost its script cache (a restart) since the last batch: load the script and
-            // send the whole batch again, which the script makes safe.
-            self.load_script().await?;
-            replies = self
-                .send(entries)
-                .await
-                .map_err(|e| SinkError::from_redis(&e))?;
-        }
         let mut outcomes = Vec::with_capacity(entries.len());
-        for (chunk, reply) in entries.chunks(MAX_SCRIPT_ENTRIES).zip(replies) {
-            outcomes.extend(parse_reply(reply, chunk.len()));
+        let Some(Failed {
+            at: failed,
+            noscript: true,
+        }) = collect(&parts, replies, &mut outcomes)
+        else {
+            return Ok(outcomes);
+        };
+        // Redis lost its script cache (a restart, SCRIPT FLUSH) since the last batch. The parts
+        // before the failed one ran; load the script and send the rest again.
+        outcomes.truncate(failed);
+        let rest = &entries[failed..];
+        let parts = parts::split(rest, &self.key_prefix);
+        let resent = match self.load_script().await {
+            Ok(()) => self
+                .send(&parts)
+                .await
+                .map_err(|e| SinkError::from_redis(&e)),
+            Err(e) => Err(e),
+        };
+        match resent {
+            Ok(replies) => {
+                collect(&parts, replies, &mut outcomes);
+            }
+            // What ran before stays known; the rest is retried by the caller.
+            Err(e) => outcomes.extend(rest.iter().map(|_| Err(e.clone()))),
         }
         Ok(outcomes)
     }
@@ -125,97 +141,146 @@ impl StreamSink {
             .map_err(|e| SinkError::from_redis(&e))
     }
 
-    /// One pipeline of script calls, each appending up to [`MAX_SCRIPT_ENTRIES`] entries.
+    /// One pipeline of gated script calls; one reply per part.
     async fn send(
         &mut self,
-        entries: &[Entry],
+        parts: &[&[Entry]],
     ) -> redis::RedisResult<Vec<redis::RedisResult<Value>>> {
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for chunk in entries.chunks(MAX_SCRIPT_ENTRIES) {
-            let nkeys: usize = chunk.iter().map(|e| e.idempotency_keys.len()).sum();
-            let cmd = pipe
-                .cmd("EVALSHA")
-                .arg(self.script.get_hash())
-                .arg(2 + nkeys)
-                .arg(&self.cases_stream)
-                .arg(&self.dead_stream);
-            for entry in chunk {
-                for key in &entry.idempotency_keys {
-                    cmd.arg(format!("{}:idem:{key}", self.key_prefix));
-                }
-            }
-            cmd.arg(self.ttl_secs).arg(chunk.len());
-            for entry in chunk {
-                let (target, doc_field) = match entry.target {
-                    Target::Cases => (1, "case"),
-                    Target::DeadLetters => (2, "dead_letter"),
-                };
-                let primary = entry.idempotency_keys.first().map_or("", String::as_str);
-                cmd.arg(target)
-                    .arg(entry.idempotency_keys.len())
-                    .arg(entry.lookup_keys.max(1))
-                    .arg(intake_normalizer::SCHEMA_VERSION)
-                    .arg(entry.event)
-                    .arg(&entry.channel)
-                    .arg(primary)
-                    .arg(&entry.case_id)
-                    .arg(doc_field)
-                    .arg(&entry.document);
-            }
+        let pipe = Encoder {
+            sha: self.script.get_hash(),
+            cases_stream: &self.cases_stream,
+            dead_stream: &self.dead_stream,
+            key_prefix: &self.key_prefix,
+            ttl_secs: self.ttl_secs,
         }
+        .pipeline(parts);
         pipe.query_async(&mut self.conn).await
     }
+}
+
+/// The first part of a send that failed.
+struct Failed {
+    /// Index into the sent entries of the part's first entry.
+    at: usize,
+    /// Redis did not know the script.
+    noscript: bool,
+}
+
+/// Appends the outcomes of the entries of `parts`, from one reply per part, to `outcomes`, and
+/// says which part failed first, if any.
+fn collect(
+    parts: &[&[Entry]],
+    replies: Vec<redis::RedisResult<Value>>,
+    outcomes: &mut Vec<Result<AppendOutcome, SinkError>>,
+) -> Option<Failed> {
+    let mut failed = None;
+    let mut replies = replies.into_iter();
+    let mut at = 0;
+    for part in parts {
+        let reply = replies.next().unwrap_or_else(|| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "fewer replies than script calls",
+            )))
+        });
+        let noscript = is_noscript(&reply);
+        let start = outcomes.len();
+        outcomes.extend(parts::parse_reply(reply, part.len()));
+        if failed.is_none() && outcomes[start..].iter().any(Result::is_err) {
+            failed = Some(Failed { at, noscript });
+        }
+        at += part.len();
+    }
+    failed
 }
 
 fn is_noscript(reply: &redis::RedisResult<Value>) -> bool {
     matches!(reply, Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
 }
 
-/// The outcomes of one script call over `n` entries; a failed call fails all of them.
-fn parse_reply(
-    reply: redis::RedisResult<Value>,
-    n: usize,
-) -> Vec<Result<AppendOutcome, SinkError>> {
-    let pairs: Result<Vec<(i64, String)>, SinkError> = reply
-        .map_err(|e| SinkError::from_redis(&e))
-        .and_then(|value| {
-            let flat: Vec<Value> = redis::from_redis_value(value).map_err(|e| rejected(&e))?;
-            flat.chunks(2)
-                .map(|pair| match pair {
-                    [flag, id] => Ok((
-                        redis::from_redis_value_ref(flag).map_err(|e| rejected(&e))?,
-                        redis::from_redis_value_ref(id).map_err(|e| rejected(&e))?,
-                    )),
-                    _ => Err(rejected(&"odd number of values")),
-                })
-                .collect()
-        });
-    match pairs {
-        Ok(pairs) if pairs.len() == n => pairs
-            .into_iter()
-            .map(|(flag, id)| {
-                Ok(if flag == 1 {
-                    AppendOutcome::Appended(id)
-                } else {
-                    AppendOutcome::Duplicate(id)
-                })
-            })
-            .collect(),
-        Ok(pairs) => (0..n)
-            .map(|_| {
-                Err(rejected(&format!(
-                    "{} outcomes for {n} entries",
-                    pairs.len()
-                )))
-            })
-            .collect(),
-        Err(e) => vec![Err(e); n],
-    }
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
 
-fn rejected(e: &dyn std::fmt::Display) -> SinkError {
-    SinkError::Rejected {
-        detail: format!("unexpected reply from the append script: {e}"),
+    use super::*;
+
+    fn entry(n: usize) -> Entry {
+        Entry {
+            target: Target::Cases,
+            idempotency_keys: vec![format!("k{n}")],
+            lookup_keys: 1,
+            event: "message.received",
+            channel: "support".into(),
+            case_id: format!("c{n}"),
+            document: "{}".into(),
+        }
+    }
+
+    fn appended(n: usize) -> redis::RedisResult<Value> {
+        Ok(Value::Array(
+            (0..n)
+                .flat_map(|i| [Value::Int(1), Value::BulkString(format!("{i}-0").into())])
+                .collect(),
+        ))
+    }
+
+    fn server_error(kind: redis::ServerErrorKind, text: &'static str) -> redis::RedisResult<Value> {
+        Err(redis::RedisError::from((
+            redis::ErrorKind::Server(kind),
+            text,
+        )))
+    }
+
+    #[test]
+    fn the_first_failed_part_decides_the_resend() {
+        let entries: Vec<Entry> = (0..7).map(entry).collect();
+        let parts: Vec<&[Entry]> = vec![&entries[..3], &entries[3..5], &entries[5..]];
+        let mut outcomes = Vec::new();
+        let failed = collect(
+            &parts,
+            vec![
+                appended(3),
+                server_error(redis::ServerErrorKind::NoScript, "NOSCRIPT"),
+                server_error(redis::ServerErrorKind::NoScript, "NOSCRIPT"),
+            ],
+            &mut outcomes,
+        )
+        .unwrap();
+        assert_eq!((failed.at, failed.noscript), (3, true));
+        assert_eq!(outcomes.len(), 7);
+        assert!(outcomes[..3].iter().all(Result::is_ok));
+        assert!(outcomes[3..].iter().all(Result::is_err));
+
+        // A part that failed otherwise is reported, not resent, even if a later one lacks the
+        // script.
+        let mut outcomes = Vec::new();
+        let failed = collect(
+            &parts,
+            vec![
+                appended(3),
+                server_error(redis::ServerErrorKind::ReadOnly, "READONLY"),
+                server_error(redis::ServerErrorKind::NoScript, "NOSCRIPT"),
+            ],
+            &mut outcomes,
+        )
+        .unwrap();
+        assert_eq!((failed.at, failed.noscript), (3, false));
+
+        // Missing replies fail their parts instead of being skipped.
+        let mut outcomes = Vec::new();
+        let failed = collect(&parts, vec![appended(3)], &mut outcomes).unwrap();
+        assert_eq!(failed.at, 3);
+        assert_eq!(outcomes.len(), 7);
+
+        let mut outcomes = Vec::new();
+        assert!(
+            collect(
+                &parts,
+                vec![appended(3), appended(2), appended(2)],
+                &mut outcomes
+            )
+            .is_none()
+        );
+        assert!(outcomes.iter().all(Result::is_ok));
     }
 }

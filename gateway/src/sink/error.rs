@@ -19,7 +19,9 @@ impl SinkError {
 
     pub(crate) fn from_redis(e: &redis::RedisError) -> Self {
         // Connection-level failures, timeouts and server states that pass (LOADING, BUSY, OOM,
-        // READONLY during failover, TRYAGAIN) are all worth retrying; the rest is a refusal.
+        // READONLY during failover, TRYAGAIN) are all worth retrying; so is a part of a batch
+        // that the append script's gate held back because an earlier part failed (GATE). The
+        // rest is a refusal.
         let transient = e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
@@ -34,6 +36,7 @@ impl SinkError {
                         | "TRYAGAIN"
                         | "MASTERDOWN"
                         | "NOSCRIPT"
+                        | "GATE"
                 )
             );
         let detail = e.to_string();

@@ -2,12 +2,16 @@
 //!
 //! Every entry goes through one Lua script (`append.lua`) that checks the message's idempotency
 //! keys and `XADD`s in the same atomic step, so a redelivered message returns the entry appended
-//! before instead of a second one. A batch is sent as one pipeline of `EVALSHA` calls: one round
-//! trip per batch. Because the script is idempotent, a batch whose outcome is unknown (connection
-//! lost mid-pipeline) is simply sent again.
+//! before instead of a second one. A batch is sent as one pipeline of `EVALSHA` calls over parts
+//! of it (`parts.rs`): one round trip per batch, during which Redis appends one part while the
+//! next is still arriving. A gate key chains the parts, so a part runs only after the one
+//! before it ran to the end and what is appended stays in receive order. Because the script is
+//! idempotent, a batch whose outcome is unknown (connection lost mid-pipeline) is simply sent
+//! again.
 
 mod append;
 mod error;
+mod parts;
 
 pub use append::{AppendOutcome, Entry, StreamSink, Target};
 pub use error::SinkError;
