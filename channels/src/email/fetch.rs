@@ -15,17 +15,28 @@ use super::batch::{self, Origin};
 use super::proto::{self, ImapSession, uid_set};
 use crate::{ChannelError, Inbound};
 
-/// Fetches `uids` (ascending) as one batch, in UID order: a size scan, the header block of
-/// messages over `limit` (rejected as too large), and one body fetch for the rest. UIDs expunged
-/// since the search are left out.
+/// Raw bytes one batch may hold. A worker holds up to three batches at once (one fetched, one
+/// being normalized, one being committed), so this bounds its memory whatever the mix of
+/// message sizes: 500 messages of a few KB stay one batch, a run of 2 MB attachments is cut.
+pub(crate) const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Fetches a leading run of `uids` (ascending) as one batch, in UID order: a size scan, the
+/// header block of messages over `limit` (rejected as too large), and one body fetch for the
+/// rest, stopping before the bodies would pass [`BATCH_BYTES`] (at least one UID is taken).
+/// Returns the batch and how many of `uids` it covers; UIDs expunged since the search are left
+/// out of the batch.
 pub(crate) async fn batch(
     session: &mut ImapSession,
     uids: &[u32],
     origin: Origin<'_>,
     limit: u64,
     channel: &str,
-) -> Result<Vec<Inbound>, ChannelError> {
-    let sizes = sizes(session, uids).await?;
+) -> Result<(Vec<Inbound>, usize), ChannelError> {
+    let mut sizes = sizes(session, uids).await?;
+    let taken = within_budget(uids, &sizes, limit, BATCH_BYTES);
+    if let Some(&first_left) = uids.get(taken) {
+        sizes.retain(|&uid, _| uid < first_left);
+    }
     let (large, normal): (Vec<u32>, Vec<u32>) = sizes
         .keys()
         .partition(|uid| sizes.get(uid).is_some_and(|size| *size > limit));
@@ -54,7 +65,21 @@ pub(crate) async fn batch(
         }
     }
     debug!(channel, count = items.len(), "batch fetched");
-    Ok(items)
+    Ok((items, taken))
+}
+
+/// How many leading `uids` fit in `budget` bytes of bodies (at least one). Messages over `limit`
+/// are fetched as headers only and expunged ones not at all, so they cost nothing here.
+fn within_budget(uids: &[u32], sizes: &BTreeMap<u32, u64>, limit: u64, budget: u64) -> usize {
+    let mut total = 0u64;
+    for (i, uid) in uids.iter().enumerate() {
+        let size = sizes.get(uid).copied().filter(|&size| size <= limit);
+        total = total.saturating_add(size.unwrap_or(0));
+        if total > budget && i > 0 {
+            return i;
+        }
+    }
+    uids.len()
 }
 
 /// UIDs strictly greater than `after`, ascending.
@@ -169,4 +194,24 @@ async fn fetch_sections(
     })
     .await?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_stops_at_the_byte_budget() {
+        let uids = [1, 2, 3, 4, 5];
+        let sizes: BTreeMap<u32, u64> = [(1, 40), (2, 40), (3, 40), (4, 40), (5, 40)].into();
+        assert_eq!(within_budget(&uids, &sizes, 1000, 100), 2);
+        assert_eq!(within_budget(&uids, &sizes, 1000, 200), 5);
+        // One message over the budget still goes, alone.
+        let big: BTreeMap<u32, u64> = [(1, 500), (2, 40)].into();
+        assert_eq!(within_budget(&[1, 2], &big, 1000, 100), 1);
+        // Oversized (headers only) and expunged messages cost nothing.
+        let mixed: BTreeMap<u32, u64> = [(1, 5000), (3, 60), (4, 60)].into();
+        assert_eq!(within_budget(&[1, 2, 3, 4], &mixed, 1000, 100), 3);
+        assert_eq!(within_budget(&[], &sizes, 1000, 100), 0);
+    }
 }

@@ -221,7 +221,6 @@ impl<S: CheckpointStore> EmailChannel<S> {
             }
             let take = limit.min(live.pending.len());
             let uids: Vec<u32> = live.pending.drain(..take).collect();
-            live.handed_out = live.handed_out.max(uids.iter().copied().max().unwrap_or(0));
             let origin = Origin {
                 account: &self.account,
                 mailbox: &self.config.mailbox,
@@ -229,8 +228,15 @@ impl<S: CheckpointStore> EmailChannel<S> {
                 rescan_below: live.rescan_below,
             };
             let limit = self.config.max_message_bytes;
-            let batch =
+            let (batch, taken) =
                 fetch::batch(&mut live.session, &uids, origin, limit, &self.config.name).await?;
+            // What did not fit the batch's byte budget comes first next time.
+            for &uid in uids.get(taken..).unwrap_or_default().iter().rev() {
+                live.pending.push_front(uid);
+            }
+            if let Some(&last) = uids.get(..taken).and_then(<[u32]>::last) {
+                live.handed_out = live.handed_out.max(last);
+            }
             if !batch.is_empty() {
                 live.inflight
                     .extend(batch.iter().filter_map(|item| receipt_uid(item.receipt)));
