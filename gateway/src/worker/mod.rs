@@ -49,6 +49,15 @@ struct Front<C: Channel> {
     batch_max: usize,
 }
 
+/// What waiting for a batch ended with.
+enum Waited {
+    Batch(Vec<Inbound>),
+    /// The channel failed; the worker backed off and tries again.
+    Failed,
+    /// Stopped, or the channel is shutting down.
+    Stopped,
+}
+
 /// What the commit-and-fetch half of one step ended with.
 enum Step {
     /// Go on; the batch fetched ahead (possibly empty).
@@ -110,9 +119,9 @@ impl<C: Channel> ChannelWorker<C> {
                     break;
                 }
                 match front.wait_for_batch(&part, &stop, &mut backoff).await {
-                    Some(batch) => received = batch,
-                    None if stop.is_cancelled() => break,
-                    None => continue,
+                    Waited::Batch(batch) => received = batch,
+                    Waited::Failed => continue,
+                    Waited::Stopped => break,
                 }
             }
             let (step, next) = tokio::join!(
@@ -132,33 +141,31 @@ impl<C: Channel> ChannelWorker<C> {
 }
 
 impl<C: Channel> Front<C> {
-    /// Waits for the next non-empty batch. None on a channel error (after backing off) or when
-    /// stopped.
+    /// Waits for the next non-empty batch, backing off after a channel error.
     async fn wait_for_batch(
         &mut self,
         part: &str,
         stop: &CancellationToken,
         backoff: &mut Backoff,
-    ) -> Option<Vec<Inbound>> {
+    ) -> Waited {
         let received = tokio::select! {
             biased;
-            _ = stop.cancelled() => return None,
+            _ = stop.cancelled() => return Waited::Stopped,
             r = self.channel.receive(self.batch_max) => r,
         };
         match received {
             Ok(batch) => {
                 self.committer.health.up(part);
                 backoff.reset();
-                Some(batch)
+                Waited::Batch(batch)
             }
-            Err(ChannelError::Shutdown) => {
-                stop.cancel();
-                None
-            }
+            Err(ChannelError::Shutdown) => Waited::Stopped,
             Err(e) => {
                 self.channel_failed(part, &e);
-                sleep(backoff.next_delay(), stop).await;
-                None
+                match sleep(backoff.next_delay(), stop).await {
+                    true => Waited::Failed,
+                    false => Waited::Stopped,
+                }
             }
         }
     }
