@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod checkpoint;
 pub mod conversation;
 pub mod error;
+pub mod fatal;
 pub mod health;
 pub mod http;
 pub mod redis_conn;

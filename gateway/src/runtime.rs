@@ -144,14 +144,19 @@ impl Gateway {
         tracing::info!("gateway stopped");
     }
 
-    /// Resolves when a worker ends before shutdown was asked for: a panic inside a channel. The
-    /// caller should exit non-zero so a supervisor restarts the process; nothing is lost, the
+    /// Resolves when a worker ends before shutdown was asked for (a panic inside a channel) or
+    /// a fault only a restart cures was raised (the blob store failed to sync). The caller
+    /// should exit non-zero so a supervisor restarts the process; nothing is lost, the
     /// channel redelivers whatever was unacked. Pending forever while all workers run.
     pub async fn worker_failed(&mut self) -> String {
-        match self.workers.join_next().await {
-            Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
-            Some(_) => "a channel worker stopped unexpectedly".to_string(),
-            None => std::future::pending().await,
+        let fatal = self.shutdown.fatal.clone();
+        tokio::select! {
+            reason = fatal.raised() => reason,
+            joined = self.workers.join_next() => match joined {
+                Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
+                Some(_) => "a channel worker stopped unexpectedly".to_string(),
+                None => std::future::pending().await,
+            },
         }
     }
 
