@@ -94,6 +94,7 @@ impl ConfigErrors {
     /// `Ok(value)` when nothing was collected, otherwise all collected errors.
     /// Errors are grouped by section in file order (redis, http, blobs, channels[0],
     /// channels[1], ...), keeping the order they were found in within each section.
+    #[cfg(test)]
     pub(crate) fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
         self.into_result_with_warnings(value)
             .map(|(value, _)| value)
@@ -162,7 +163,7 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 /// Sort key of a path's first segment: known sections in file order, channels by index,
 /// anything else (unknown top-level keys) last, alphabetically.
 fn section_rank(path: &str) -> (usize, usize, String) {
-    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "channels"];
+    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "conversations", "channels"];
     let head = path.split('.').next().unwrap_or("");
     let (name, index) = match head.split_once('[') {
         Some((name, rest)) => (name, rest.trim_end_matches(']').parse().unwrap_or(0)),

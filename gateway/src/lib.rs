@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod preflight;
 pub mod redis_conn;
 pub mod runtime;
 pub mod sink;
