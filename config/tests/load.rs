@@ -172,6 +172,17 @@ fn relative_blobs_dir_is_taken_from_the_config_files_folder()
     Ok(())
 }
 
+#[test]
+fn the_example_configs_blobs_live_next_to_it() -> Result<(), ConfigErrors> {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let loaded = load_file_with(&deploy.join("intake.example.toml"), defer())?;
+    let deploy = deploy
+        .canonicalize()
+        .map_err(|e| ConfigErrors::single("", e.to_string()))?;
+    assert_eq!(loaded.config.blobs.dir, deploy.join("data/blobs"));
+    Ok(())
+}
+
 /// `path` spelled relative to the current directory (`../../tmp/...`).
 fn pathdiff(path: &Path) -> std::io::Result<PathBuf> {
     let cwd = std::env::current_dir()?;
