@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read as _;
-use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 
 use intake_tests::redis::RedisServer;
@@ -123,7 +122,7 @@ fn stderr_on_a_terminal(no_color: Option<&str>) -> String {
         .env_remove("INTAKE_TEST_UNSET_PW")
         .env_remove("NO_COLOR")
         .stdout(Stdio::null())
-        .stderr(Stdio::from(OwnedFd::from(pty.slave)));
+        .stderr(Stdio::from(pty.slave));
     if let Some(value) = no_color {
         command.env("NO_COLOR", value);
     }
