@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod preflight;
 pub mod redis_conn;
+pub mod registry;
 pub mod runtime;
 pub mod sink;
 pub mod worker;
