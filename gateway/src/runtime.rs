@@ -39,6 +39,14 @@ impl Gateway {
     /// Starts every configured channel. Fails only on what retrying cannot fix (bad Redis URL,
     /// unusable blob directory, taken HTTP port); Redis or a mailbox being down is retried.
     pub async fn start(config: Config) -> Result<Gateway, GatewayError> {
+        // The same checks `intake config check` makes, so the two cannot disagree.
+        let problems = crate::preflight::check(&config);
+        if !problems.is_empty() {
+            let errors: intake_config::ConfigErrors = problems.into_iter().collect();
+            return Err(GatewayError::Config {
+                detail: errors.to_string(),
+            });
+        }
         let blobs = BlobStore::new(&config.blobs.dir);
         blobs.ensure_root().map_err(|e| GatewayError::Blobs {
             dir: config.blobs.dir.display().to_string(),
