@@ -169,7 +169,8 @@ fn aof_durability_defaults_to_no_replicas_and_a_one_second_wait() -> Result<(), 
     };
     assert_eq!(config.redis.durability, expected);
     assert_eq!(config.redis.durability.word(), "aof");
-    let toml = format!("[redis]\ndurability = \"aof\"\nreplicas = 1\nwait_timeout = \"5s\"\n{channel}");
+    let toml =
+        format!("[redis]\ndurability = \"aof\"\nreplicas = 1\nwait_timeout = \"5s\"\n{channel}");
     let config = parse_str(&toml, &env)?;
     let expected = Durability::Aof {
         replicas: 1,

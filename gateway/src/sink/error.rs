@@ -10,6 +10,10 @@ pub enum SinkError {
     /// stream key, script error).
     #[error("redis rejected the append: {detail}")]
     Rejected { detail: String },
+    /// The server's setup could lose or duplicate entries (see `redis_setup`): nothing is
+    /// appended until it is fixed. Retried, since an operator can fix it without a restart.
+    #[error("redis setup refused: {detail}")]
+    SetupRefused { detail: String },
 }
 
 impl SinkError {
