@@ -160,7 +160,7 @@ pub async fn read_facts(conn: &mut impl redis::aio::ConnectionLike) -> RedisResu
 }
 
 fn info_text(reply: RedisResult<Value>) -> Option<String> {
-    reply.and_then(|v| redis::from_redis_value(v)).ok()
+    reply.ok().and_then(text)
 }
 
 /// `field:value` of an INFO reply.

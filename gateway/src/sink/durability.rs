@@ -83,9 +83,11 @@ impl Wait {
         };
     }
 
-    /// Takes the wait's replies off the end of a batch's replies and checks them. Err when the
-    /// batch is not durable as configured: transient (`TRYAGAIN`) when too few replicas or
-    /// fsyncs answered in time, so the worker sends the batch again and acks nothing before.
+    /// Takes the wait's replies off the end of a batch's replies and checks them. When the
+    /// batch is not durable as configured, every part that ran gets the wait's error instead
+    /// of its entries (transient `TRYAGAIN` when too few replicas or fsyncs answered in time),
+    /// so nothing of the batch is acked and the worker sends it again; a part that failed by
+    /// itself keeps its own error, so a lost script is still reloaded and the rest resent.
     pub(crate) fn settle(
         &self,
         mut replies: Vec<RedisResult<Value>>,
@@ -96,25 +98,40 @@ impl Wait {
         let (Some(wait), Some(sync)) = (replies.pop(), replies.pop()) else {
             return Err(not_durable("no reply to the wait".to_string()));
         };
+        match self.verdict(sync, wait) {
+            Ok(()) => Ok(replies),
+            Err(e) => Ok(replies
+                .into_iter()
+                .map(|reply| reply.and_then(|_| Err(e.clone())))
+                .collect()),
+        }
+    }
+
+    /// Whether the sync write and the wait's reply show the batch durable as configured.
+    fn verdict(&self, sync: RedisResult<Value>, wait: RedisResult<Value>) -> RedisResult<()> {
         sync?;
-        let reached = wait?;
-        let wanted = match self.mode {
-            Durability::Append => return Ok(replies),
-            Durability::Replicas { replicas, .. } => (None, replicas),
-            Durability::Aof { replicas, .. } => (Some(1), replicas),
-        };
-        match (wanted, reached) {
-            ((None, want), Value::Int(got)) if got >= i64::from(want) => Ok(replies),
-            ((None, want), Value::Int(got)) => Err(not_durable(format!(
-                "{got} of {want} replica(s) acknowledged the batch in time"
-            ))),
-            ((Some(_), want), Value::Array(counts)) => match counts.as_slice() {
-                [Value::Int(local), Value::Int(got)] if *local >= 1 && *got >= i64::from(want) => {
-                    Ok(replies)
+        match (self.mode, wait?) {
+            (Durability::Append, _) => Ok(()),
+            (Durability::Replicas { replicas, .. }, Value::Int(got)) => {
+                if got >= i64::from(replicas) {
+                    Ok(())
+                } else {
+                    Err(not_durable(format!(
+                        "{got} of {replicas} replica(s) acknowledged the batch in time"
+                    )))
                 }
-                [Value::Int(local), Value::Int(got)] => Err(not_durable(format!(
-                    "fsynced by {local} of 1 primary and {got} of {want} replica(s) in time"
-                ))),
+            }
+            (Durability::Aof { replicas, .. }, Value::Array(counts)) => match counts.as_slice() {
+                [Value::Int(local), Value::Int(got)] => {
+                    if *local >= 1 && *got >= i64::from(replicas) {
+                        Ok(())
+                    } else {
+                        Err(not_durable(format!(
+                            "fsynced by {local} of 1 primary and {got} of {replicas} replica(s) \
+                             in time"
+                        )))
+                    }
+                }
                 _ => Err(odd_reply()),
             },
             _ => Err(odd_reply()),
@@ -153,7 +170,22 @@ mod tests {
     }
 
     fn replies(tail: Value) -> Vec<RedisResult<Value>> {
-        vec![Ok(Value::Nil), Ok(Value::Okay), Ok(tail)]
+        let noscript = RedisError::from((ErrorKind::Server(ServerErrorKind::NoScript), "NOSCRIPT"));
+        vec![Ok(Value::Nil), Err(noscript), Ok(Value::Okay), Ok(tail)]
+    }
+
+    /// The parts' replies after `settle`: Ok, or the error's code.
+    fn settled(wait: &Wait, tail: Value) -> Vec<Result<(), String>> {
+        match wait.settle(replies(tail)) {
+            Ok(parts) => parts
+                .into_iter()
+                .map(|r| {
+                    r.map(|_| ())
+                        .map_err(|e| e.code().unwrap_or("?").to_string())
+                })
+                .collect(),
+            Err(e) => vec![Err(format!("outer: {e}"))],
+        }
     }
 
     #[test]
@@ -164,28 +196,29 @@ mod tests {
             timeout,
         });
         assert_eq!(two.sync_key, "{intake}:sync");
-        assert_eq!(
-            two.settle(replies(Value::Int(2))).ok().map(|r| r.len()),
-            Some(1)
-        );
-        let short = two.settle(replies(Value::Int(1))).err();
-        assert!(short.is_some_and(|e| SinkError::from_redis(&e).is_transient()));
+        let noscript = Err("NOSCRIPT".to_string());
+        assert_eq!(settled(&two, Value::Int(2)), [Ok(()), noscript.clone()]);
+        // Not durable: the part that ran fails (transiently), the script error stays.
+        let short = settled(&two, Value::Int(1));
+        assert_eq!(short, [Err("TRYAGAIN".to_string()), noscript.clone()]);
+        let e = two.verdict(Ok(Value::Okay), Ok(Value::Int(1))).err();
+        assert!(e.is_some_and(|e| SinkError::from_redis(&e).is_transient()));
 
         let aof = wait(Durability::Aof {
             replicas: 1,
             timeout,
         });
         let both = Value::Array(vec![Value::Int(1), Value::Int(1)]);
-        assert!(aof.settle(replies(both)).is_ok());
+        assert_eq!(settled(&aof, both), [Ok(()), noscript.clone()]);
         let no_fsync = Value::Array(vec![Value::Int(0), Value::Int(1)]);
-        let e = aof.settle(replies(no_fsync)).err();
+        let e = aof.verdict(Ok(Value::Okay), Ok(no_fsync)).err();
         assert!(e.is_some_and(|e| e.to_string().contains("0 of 1 primary")));
-        assert!(aof.settle(replies(Value::Int(1))).is_err(), "odd reply");
+        assert!(
+            aof.verdict(Ok(Value::Okay), Ok(Value::Int(1))).is_err(),
+            "odd reply"
+        );
 
         let append = wait(Durability::Append);
-        assert_eq!(
-            append.settle(replies(Value::Int(0))).ok().map(|r| r.len()),
-            Some(3)
-        );
+        assert_eq!(settled(&append, Value::Int(0)).len(), 4);
     }
 }
