@@ -302,3 +302,30 @@ async fn a_redis_down_at_start_is_checked_before_the_first_append() {
     assert!(outcomes[0].is_ok(), "{outcomes:?}");
     assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 1);
 }
+
+/// deploy/redis.conf, run by a real redis-server, gives what the docs promise: nothing acked is
+/// lost in a crash and nothing is evicted.
+#[tokio::test]
+async fn the_shipped_redis_conf_loses_nothing_acked_and_never_evicts() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/redis.conf");
+    let text = std::fs::read_to_string(path).unwrap();
+    // The harness sets where it listens and stores; everything else comes from the file.
+    let args: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| !["bind", "port", "dir", "protected-mode"].contains(k))
+        .flat_map(|(k, v)| [format!("--{k}"), v.trim().to_string()])
+        .collect();
+    assert!(args.len() >= 6, "{args:?}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let redis = require_server!(RedisServer::start_with_args(&args).await);
+    let report = report_of(&redis, &Durability::Append).await;
+    assert_eq!(report.refusal(), None, "{report:?}");
+    let (level, text) = persistence(&report);
+    assert_eq!(level, Level::Ok, "{text}");
+    assert!(text.contains("nothing acknowledged is lost"), "{text}");
+    let eviction = report.findings.iter().find(|f| f.topic == "eviction");
+    assert!(eviction.is_some_and(|f| f.level == Level::Ok && f.text.contains("noeviction")));
+}
