@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod redis_conn;
 pub mod redis_setup;
+pub mod registry;
 pub mod runtime;
 pub mod sink;
 pub mod worker;

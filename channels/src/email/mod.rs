@@ -18,10 +18,13 @@
 
 mod ack;
 mod batch;
+mod build;
 mod check;
 mod checkpoint;
 mod connect;
 mod fetch;
+pub mod keys;
+mod normalize;
 mod proto;
 mod wait;
 
@@ -32,8 +35,10 @@ use intake_config::EmailConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+pub use build::build;
 pub use check::{CheckReport, check};
 pub use connect::ServerCapabilities;
+pub use normalize::EmailNormalizer;
 
 use crate::{Channel, ChannelError, ChannelKind, ChannelStatus, CheckpointStore, Inbound, Receipt};
 use batch::Origin;
