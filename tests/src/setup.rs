@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use intake_config::{
-    AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, EmailConfig, HttpConfig,
-    RedisConfig, Secret, TlsMode,
+    AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, Durability, EmailConfig,
+    HttpConfig, RedisConfig, Secret, TlsMode,
 };
 
 use crate::dovecot::Dovecot;
@@ -46,6 +46,7 @@ pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) 
             stream: CASES.into(),
             dead_letter_stream: DEAD.into(),
             dedupe_ttl: Duration::from_secs(86_400),
+            durability: Durability::Append,
         },
         http: HttpConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -67,6 +68,18 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
         config.redis.dead_letter_stream,
         config.blobs.dir.display().to_string(),
     );
+    match config.redis.durability {
+        Durability::Append => {}
+        Durability::Replicas { replicas, timeout } | Durability::Aof { replicas, timeout } => {
+            let word = config.redis.durability.word();
+            let ms = timeout.as_millis();
+            let redis_keys = format!(
+                "durability = \"{word}\"\nreplicas = {replicas}\nwait_timeout = \"{ms}ms\"\n"
+            );
+            // Into the [redis] table, which the first lines hold.
+            out = out.replacen("\n\n[http]", &format!("\n{redis_keys}\n[http]"), 1);
+        }
+    }
     for channel in &config.channels {
         let ChannelConfig::Email(e) = channel;
         let tls = match e.tls {

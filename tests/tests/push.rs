@@ -63,6 +63,7 @@ async fn rig(redis: &RedisServer, limits: PushLimits) -> Rig {
         stream: CASES.into(),
         dead_letter_stream: "intake:dead".into(),
         dedupe_ttl: Duration::from_secs(3600),
+        durability: intake_config::Durability::Append,
     };
     let conn = redis_conn::connect(&redis_config).unwrap();
     let health = Health::new();
