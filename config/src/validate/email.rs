@@ -251,7 +251,10 @@ fn poison_after(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> u3
     match u32::try_from(value) {
         Ok(n) if n >= 1 => n,
         _ => {
-            errors.push(path, format!("{value} is out of range; expected at least 1"));
+            errors.push(
+                path,
+                format!("{value} is out of range; expected at least 1"),
+            );
             DEFAULT_POISON_AFTER
         }
     }
