@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod redis_conn;
+pub mod registry;
 pub mod runtime;
 pub mod sink;
 pub mod worker;

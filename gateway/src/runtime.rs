@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use intake_channels::ChannelKind;
-use intake_config::{ChannelConfig, Config, ConversationsConfig};
+use intake_channels::{BuildContext, SharedPolicy};
+use intake_config::{Config, ConversationsConfig};
 use intake_normalizer::email::SubjectTag;
 use intake_normalizer::language::LanguageDetector;
 use tokio::task::JoinSet;
@@ -19,10 +19,11 @@ use crate::blobs::BlobStore;
 use crate::checkpoint::RedisCheckpoints;
 use crate::conversation::ConversationStore;
 use crate::error::GatewayError;
-use crate::health::Health;
+use crate::health::{BLOBS_PART, Health};
 use crate::redis_conn::{self, REDIS_PART};
+use crate::registry::{self, Launcher};
 use crate::sink::StreamSink;
-use crate::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
+use crate::worker::Shutdown;
 
 /// A started gateway.
 #[derive(Debug)]
@@ -46,63 +47,58 @@ impl Gateway {
         let conn = redis_conn::connect(&config.redis)?;
         let health = Health::new();
         health.register(REDIS_PART);
+        health.register(BLOBS_PART);
+        health.up(BLOBS_PART);
         let shutdown = Shutdown::default();
 
-        let (http_addr, http_task) =
-            crate::http::serve(config.http.listen, health.clone(), shutdown.abort.clone()).await?;
+        let policy = Arc::new(SharedPolicy {
+            subject_tags: compile_subject_tags(&config.conversations)?,
+            languages: language_detector(&config.conversations)?,
+        });
+        let ctx = BuildContext {
+            checkpoints: RedisCheckpoints::new(conn.clone(), &config.redis.key_prefix()),
+            stop: shutdown.stop.clone(),
+            policy,
+            ingest: health.ingest(),
+        };
+        let mut launcher = Launcher {
+            sink: StreamSink::new(conn.clone(), &config.redis),
+            conversations: ConversationStore::new(
+                conn.clone(),
+                &config.redis.key_prefix(),
+                &config.conversations,
+            ),
+            blobs,
+            health: health.clone(),
+            shutdown: shutdown.clone(),
+            workers: JoinSet::new(),
+            routes: Vec::new(),
+        };
+        for channel in config.channels {
+            registry::launch(channel, &ctx, &mut launcher);
+        }
+        let Launcher {
+            workers, routes, ..
+        } = launcher;
+
+        // Bound after the channels are built (their routes are mounted), before any is served.
+        let (http_addr, http_task) = crate::http::serve(
+            config.http.listen,
+            health.clone(),
+            routes,
+            shutdown.abort.clone(),
+        )
+        .await?;
         let mut background = JoinSet::new();
         background.spawn(async move {
             let _ = http_task.await;
         });
         background.spawn(redis_conn::watch(
-            conn.clone(),
+            conn,
             health.clone(),
             Duration::from_secs(2),
             shutdown.abort.clone(),
         ));
-
-        let sink = StreamSink::new(conn.clone(), &config.redis);
-        let conversations = ConversationStore::new(
-            conn.clone(),
-            &config.redis.key_prefix(),
-            &config.conversations,
-        );
-        let checkpoints = RedisCheckpoints::new(conn, &config.redis.key_prefix());
-        let subject_tags = compile_subject_tags(&config.conversations)?;
-        let languages = language_detector(&config.conversations)?;
-        let mut workers = JoinSet::new();
-        for channel in config.channels {
-            match channel {
-                ChannelConfig::Email(email) => {
-                    let prepare = PrepareContext {
-                        channel: channel_ref(ChannelKind::Email, &email.name),
-                        blobs: blobs.clone(),
-                        email: Arc::new(EmailPolicy {
-                            authserv_id: email.authserv_id.clone(),
-                            subject_tags: subject_tags.clone(),
-                            languages: languages.clone(),
-                        }),
-                    };
-                    let batch_max = email.batch_size;
-                    tracing::info!(channel = %email.name, host = %email.host, mailbox = %email.mailbox, "starting email channel");
-                    let source = intake_channels::email::EmailChannel::new(
-                        email,
-                        checkpoints.clone(),
-                        shutdown.stop.clone(),
-                    );
-                    let worker = ChannelWorker::new(
-                        source,
-                        sink.clone(),
-                        conversations.clone(),
-                        prepare,
-                        health.clone(),
-                        shutdown.clone(),
-                        batch_max,
-                    );
-                    workers.spawn(worker.run());
-                }
-            }
-        }
         tracing::info!(%http_addr, "gateway started");
         Ok(Gateway {
             http_addr,

@@ -120,7 +120,7 @@ async fn a_uid_left_out_of_fetch_is_never_passed_then_dead_lettered() {
         other => panic!("expected a rejection, got {other:?}"),
     }
     assert_eq!(batch[0].idempotency_keys.len(), 1);
-    assert!(matches!(batch[2].payload, Payload::Email { .. }));
+    assert!(matches!(batch[2].payload, Payload::Wire(_)));
     channel
         .ack(vec![Receipt(3), Receipt(4), Receipt(5)])
         .await
@@ -157,7 +157,7 @@ async fn a_refused_fetch_isolates_the_uid_and_a_retry_recovers_it() {
     let batch = receive(&mut channel).await;
     assert_eq!(uids(&batch), [2, 3, 4]);
     match &batch[0].payload {
-        Payload::Email { raw, .. } => assert_eq!(raw, &message(2)),
+        Payload::Wire(wire) => assert_eq!(wire.bytes, message(2)),
         other => panic!("expected the message, got {other:?}"),
     }
     channel

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::fetch::{Missing, Unread};
-use crate::{Inbound, Payload, Receipt, Rejection};
+use crate::{Inbound, Payload, Receipt, Rejection, Wire};
 
 /// Where a batch's messages live: the parts every idempotency key shares.
 #[derive(Debug, Clone, Copy)]
@@ -25,15 +25,12 @@ pub(crate) struct Origin<'a> {
 impl Origin<'_> {
     /// `email:{account}:{mailbox}:{uidvalidity}:{uid}`: the provider identity of one message.
     pub(crate) fn uid_key(&self, uid: u32) -> String {
-        format!(
-            "email:{}:{}:{}:{uid}",
-            self.account, self.mailbox, self.uidvalidity
-        )
+        super::keys::uid_key(self.account, self.mailbox, self.uidvalidity, uid)
     }
 
     /// `email:{account}:{mailbox}:sha256:{hex}`: the fallback that survives UIDVALIDITY resets.
     pub(crate) fn content_key(&self, sha256: &str) -> String {
-        format!("email:{}:{}:sha256:{sha256}", self.account, self.mailbox)
+        super::keys::content_key(self.account, self.mailbox, sha256)
     }
 
     fn imap(&self, uid: u32) -> ImapSource {
@@ -54,11 +51,15 @@ impl Origin<'_> {
             // two deliveries of byte-identical mail are two messages.
             lookup_keys: if uid < self.rescan_below { 2 } else { 1 },
             received_at: received_at.to_string(),
-            payload: Payload::Email {
-                raw,
+            payload: Payload::Wire(Wire {
+                bytes: raw,
                 sha256: Some(sha256),
-                imap: Some(self.imap(uid)),
-            },
+                source: Source {
+                    imap: Some(self.imap(uid)),
+                    ..Source::default()
+                },
+                files: Vec::new(),
+            }),
             receipt: Receipt(u64::from(uid)),
         }
     }
@@ -100,6 +101,7 @@ impl Origin<'_> {
                 headers,
                 size: Some(size),
                 source,
+                raw: None,
             }),
             receipt: Receipt(u64::from(uid)),
         }
@@ -135,6 +137,7 @@ impl Origin<'_> {
                     imap: Some(self.imap(uid)),
                     ..Source::default()
                 },
+                raw: None,
             }),
             receipt: Receipt(u64::from(uid)),
         }
@@ -191,12 +194,14 @@ mod tests {
         );
         assert_eq!(item.receipt, Receipt(42));
         match item.payload {
-            Payload::Email {
-                raw,
-                imap: Some(imap),
+            Payload::Wire(Wire {
+                bytes,
+                source: Source {
+                    imap: Some(imap), ..
+                },
                 ..
-            } => {
-                assert_eq!(raw, b"Subject: hi\r\n\r\nbody");
+            }) => {
+                assert_eq!(bytes, b"Subject: hi\r\n\r\nbody");
                 assert_eq!(
                     (imap.uidvalidity, imap.uid, imap.mailbox.as_str()),
                     (7, 42, "INBOX")

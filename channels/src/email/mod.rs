@@ -24,11 +24,14 @@
 
 mod ack;
 mod batch;
+mod build;
 mod check;
 mod checkpoint;
 mod connect;
 mod fetch;
+pub mod keys;
 mod lockout;
+mod normalize;
 mod proto;
 mod stall;
 mod wait;
@@ -41,9 +44,11 @@ use intake_config::EmailConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+pub use build::build;
 pub use check::{CheckReport, check};
 pub use connect::ServerCapabilities;
 pub use lockout::{AUTH_RETRY_FIRST, AUTH_RETRY_MAX};
+pub use normalize::EmailNormalizer;
 
 use crate::{Channel, ChannelError, ChannelKind, ChannelStatus, CheckpointStore, Inbound, Receipt};
 use batch::Origin;

@@ -18,7 +18,7 @@ use intake_channels::{Channel, ChannelError, ChannelStatus, Inbound, Receipt};
 use tokio_util::sync::CancellationToken;
 
 pub use pipeline::{CommitStage, PrepareStage, PreparedBatch};
-pub use prepare::{Document, EmailPolicy, PrepareContext, Prepared, channel_ref};
+pub use prepare::{Document, PrepareContext, Prepared, channel_ref};
 
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;

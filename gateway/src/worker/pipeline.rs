@@ -11,7 +11,7 @@ use super::Shutdown;
 use super::prepare::{self, Document, PrepareContext, Prepared};
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;
-use crate::health::Health;
+use crate::health::{BLOBS_PART, Health};
 use crate::sink::{AppendOutcome, SinkError, StreamSink};
 
 /// A batch ready to commit, in receive order.
@@ -50,9 +50,12 @@ impl PrepareStage {
         loop {
             let items = batch.take()?;
             match prepare_parallel(items, &self.prepare).await {
-                Ok(items) => return Some(PreparedBatch { items, started }),
+                Ok(items) => {
+                    self.health.up(BLOBS_PART);
+                    return Some(PreparedBatch { items, started });
+                }
                 Err((items, e)) => {
-                    self.health.down("blobs", &e);
+                    self.health.down(BLOBS_PART, &e);
                     batch = Some(items?);
                     if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                         return None;
