@@ -257,6 +257,65 @@ async fn server_text_never_reaches_errors_or_status() {
 }
 
 #[tokio::test]
+async fn a_fetch_that_breaks_the_session_is_isolated_then_dead_lettered() {
+    let dovecot = require_server!(Dovecot::start().await);
+    deliver(&dovecot, 4);
+    let proxy = ImapProxy::start(dovecot.port()).await.unwrap();
+    proxy.set(|rules| {
+        rules.garble.insert(2);
+        rules.text = PLANTED.into();
+    });
+    let store = MemoryCheckpointStore::new();
+    let mut channel = channel(channel_config(&dovecot, proxy.port(), 2), &store);
+
+    // The batch's answer is unreadable: the session is gone, nothing is handed out.
+    let err = next(&mut channel)
+        .await
+        .expect_err("garbled batch accepted");
+    assert!(matches!(err, ChannelError::Protocol { .. }), "{err}");
+    // After reconnecting, that batch's UIDs come one at a time: 1 is fine.
+    assert_eq!(uids(&next(&mut channel).await.unwrap()), [1]);
+    channel.ack(vec![Receipt(1)]).await.unwrap();
+    // 2 alone breaks the session twice (poison_after = 2) ...
+    next(&mut channel)
+        .await
+        .expect_err("garbled message accepted");
+    next(&mut channel)
+        .await
+        .expect_err("garbled message accepted");
+    assert!(store.get(CHECKPOINT).unwrap().ends_with(":1"));
+    // ... and is then dead-lettered without another fetch; 3 and 4 follow.
+    let fetches = proxy.fetches_of(2);
+    let batch = next(&mut channel).await.unwrap();
+    assert_eq!(uids(&batch), [2]);
+    assert_eq!(proxy.fetches_of(2), fetches, "fetched after giving up");
+    match &batch[0].payload {
+        Payload::Rejected(rejection) => {
+            assert_eq!(rejection.reason, "fetch_failed");
+            let error = &rejection.error;
+            assert!(error.contains("broke the IMAP session"), "{error}");
+            assert!(!error.contains("PLANTED"), "{error}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    channel.ack(vec![Receipt(2)]).await.unwrap();
+    let mut rest = uids(&next(&mut channel).await.unwrap());
+    rest.extend(uids(&channel.receive_ready(10).await.unwrap()));
+    assert_eq!(rest, [3, 4]);
+    channel.ack(vec![Receipt(3), Receipt(4)]).await.unwrap();
+    assert!(store.get(CHECKPOINT).unwrap().ends_with(":4"));
+}
+
+/// The next batch, or the error, within [`STEP`].
+async fn next(
+    channel: &mut EmailChannel<MemoryCheckpointStore>,
+) -> Result<Vec<Inbound>, ChannelError> {
+    tokio::time::timeout(STEP, channel.receive(10))
+        .await
+        .expect("receive timed out")
+}
+
+#[tokio::test]
 async fn rejected_logins_back_off_and_say_so() {
     let dovecot = require_server!(Dovecot::start().await);
     let mut config = channel_config(&dovecot, dovecot.port(), 5);

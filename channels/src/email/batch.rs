@@ -120,6 +120,7 @@ impl Origin<'_> {
         let how = match unread.why {
             Missing::Absent => "the server left it out of its FETCH answers",
             Missing::Refused => "the server answered NO to its FETCH",
+            Missing::Broken => "fetching it broke the IMAP session",
         };
         Inbound {
             idempotency_keys: vec![self.uid_key(uid)],

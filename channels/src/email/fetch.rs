@@ -32,6 +32,8 @@ pub(crate) enum Missing {
     Absent,
     /// Fetched alone, it got a tagged `NO`.
     Refused,
+    /// Fetched alone, it broke the session (an unreadable answer, a lost connection).
+    Broken,
 }
 
 impl Missing {
@@ -40,6 +42,7 @@ impl Missing {
         match self {
             Missing::Absent => "absent",
             Missing::Refused => "refused",
+            Missing::Broken => "broken",
         }
     }
 }

@@ -282,22 +282,35 @@ impl<S: CheckpointStore> EmailChannel<S> {
                     return Ok(Vec::new());
                 }
             }
-            if let Some(&first) = live.pending.front()
-                && self.strikes.waiting(live.uidvalidity, first).is_some()
-            {
+            let (uidvalidity, poison_after) = (live.uidvalidity, self.config.poison_after);
+            let first = live.pending.front().copied().unwrap_or_default();
+            if self.strikes.waiting(uidvalidity, first).is_some() {
                 return Ok(Vec::new());
             }
-            let take = limit.min(live.pending.len());
+            // Near a message whose fetch broke the session, one UID at a time, to find it.
+            let take = match self.strikes.alone(uidvalidity, first) {
+                true => 1,
+                false => limit.min(live.pending.len()),
+            };
             let uids: Vec<u32> = live.pending.drain(..take).collect();
             let origin = Origin {
                 account: &self.account,
                 mailbox: &self.config.mailbox,
-                uidvalidity: live.uidvalidity,
+                uidvalidity,
                 rescan_below: live.rescan_below,
             };
             let (name, limit) = (&self.config.name, self.config.max_message_bytes);
-            let fetched = fetch::batch(&mut live.session, &uids, origin, limit, name).await?;
-            let poison_after = self.config.poison_after;
+            let fetched = match self.strikes.broken(uidvalidity, first, poison_after) {
+                // Fetching it broke the session `poison_after` times: not again.
+                Some(failures) => stall::give_up(origin, first, failures, name),
+                None => match fetch::batch(&mut live.session, &uids, origin, limit, name).await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        self.strikes.session_lost(uidvalidity, &uids, name);
+                        return Err(e);
+                    }
+                },
+            };
             let settled = stall::settle(
                 &mut live.session,
                 fetched,

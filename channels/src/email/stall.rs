@@ -6,6 +6,11 @@
 //! rejection (dead-lettered, then acked like any message), so one unreadable message never
 //! stalls the mailbox for good.
 //!
+//! A FETCH whose answer breaks the session (async-imap cannot parse it, the connection drops)
+//! cannot be answered for some UIDs and not others: the session is gone. Then the UIDs of that
+//! batch are fetched one at a time after the reconnect, and a UID whose fetch alone breaks the
+//! session is struck the same way, and dead-lettered without another fetch at `poison_after`.
+//!
 //! The count lives on the channel, not the session: a reconnect does not reset it; a restart
 //! does (the message then gets `poison_after` fresh tries).
 
@@ -15,7 +20,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::batch::{Origin, now_rfc3339};
-use super::fetch::{self, Fetched};
+use super::fetch::{self, Fetched, Missing, Unread};
 use super::proto::ImapSession;
 use crate::{ChannelError, Inbound};
 
@@ -28,6 +33,8 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub(crate) struct Strikes {
     current: Option<Stalled>,
+    /// `(uidvalidity, last)`: a batch up to `last` broke the session; fetch those one by one.
+    suspect: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +43,8 @@ struct Stalled {
     uid: u32,
     failures: u32,
     retry_at: Instant,
+    /// Its fetch broke the session (rather than being answered without it).
+    broke_session: bool,
 }
 
 impl Strikes {
@@ -54,17 +63,56 @@ impl Strikes {
             .filter(|at| *at > Instant::now())
     }
 
+    /// Whether `uid` must be fetched alone: a batch with it broke the session.
+    pub(crate) fn alone(&self, uidvalidity: u32, uid: u32) -> bool {
+        let suspect = self
+            .suspect
+            .is_some_and(|(v, last)| v == uidvalidity && uid <= last);
+        suspect
+            || self
+                .stalled(uidvalidity, uid)
+                .is_some_and(|s| s.broke_session)
+    }
+
+    /// How often `uid`'s fetch broke the session, once that is `poison_after` or more.
+    pub(crate) fn broken(&self, uidvalidity: u32, uid: u32, poison_after: u32) -> Option<u32> {
+        self.stalled(uidvalidity, uid)
+            .filter(|s| s.broke_session && s.failures >= poison_after)
+            .map(|s| s.failures)
+    }
+
+    /// A fetch of `uids` broke the session: alone, `uid` is struck; together, they are
+    /// fetched one by one from now on.
+    pub(crate) fn session_lost(&mut self, uidvalidity: u32, uids: &[u32], channel: &str) {
+        match uids {
+            [uid] => {
+                let failures = self.strike(uidvalidity, *uid, true);
+                warn!(
+                    channel,
+                    uid, failures, "fetching this message alone broke the session"
+                );
+            }
+            [.., last] => self.suspect = Some((uidvalidity, *last)),
+            [] => {}
+        }
+    }
+
+    fn stalled(&self, uidvalidity: u32, uid: u32) -> Option<Stalled> {
+        self.current
+            .filter(|s| s.uidvalidity == uidvalidity && s.uid == uid)
+    }
+
     /// Counts one more failure of `uid` and returns how many in a row it has had.
-    fn strike(&mut self, uidvalidity: u32, uid: u32) -> u32 {
-        let failures = match self.current {
-            Some(s) if s.uidvalidity == uidvalidity && s.uid == uid => s.failures + 1,
-            _ => 1,
-        };
+    fn strike(&mut self, uidvalidity: u32, uid: u32, broke_session: bool) -> u32 {
+        let failures = self
+            .stalled(uidvalidity, uid)
+            .map_or(1, |s| s.failures.saturating_add(1));
         self.current = Some(Stalled {
             uidvalidity,
             uid,
             failures,
             retry_at: Instant::now() + retry_delay(failures),
+            broke_session,
         });
         failures
     }
@@ -131,7 +179,7 @@ pub(crate) async fn settle(
             strikes.clear(origin.uidvalidity, uid);
             continue;
         }
-        let failures = strikes.strike(origin.uidvalidity, uid);
+        let failures = strikes.strike(origin.uidvalidity, uid, false);
         let reason = unread.why.as_str();
         if failures >= poison_after {
             warn!(
@@ -156,6 +204,26 @@ pub(crate) async fn settle(
     Ok(Settled { items, done: total })
 }
 
+/// `uid`, whose fetch broke the session `failures` times, as a `fetch_failed` rejection,
+/// without fetching it again.
+pub(crate) fn give_up(origin: Origin<'_>, uid: u32, failures: u32, channel: &str) -> Fetched {
+    warn!(
+        channel,
+        uid,
+        failures,
+        reason = Missing::Broken.as_str(),
+        "message cannot be fetched, dead-lettering it"
+    );
+    let unread = Unread {
+        why: Missing::Broken,
+        size: None,
+    };
+    let item = origin.fetch_failed(uid, unread, failures, &now_rfc3339());
+    Fetched {
+        outcomes: vec![(uid, Ok(item))],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,17 +240,33 @@ mod tests {
     #[test]
     fn strikes_count_in_a_row_per_uid() {
         let mut strikes = Strikes::default();
-        assert_eq!(strikes.strike(7, 3), 1);
-        assert_eq!(strikes.strike(7, 3), 2);
+        assert_eq!(strikes.strike(7, 3, false), 1);
+        assert_eq!(strikes.strike(7, 3, false), 2);
         assert!(strikes.waiting(7, 3).is_some());
         assert!(strikes.waiting(7, 4).is_none());
         // Another UIDVALIDITY is another message.
-        assert_eq!(strikes.strike(8, 3), 1);
+        assert_eq!(strikes.strike(8, 3, false), 1);
         strikes.clear(8, 3);
         assert!(strikes.retry_at().is_none());
-        assert_eq!(strikes.strike(8, 3), 1);
+        assert_eq!(strikes.strike(8, 3, false), 1);
         // Clearing another UID leaves the stalled one.
         strikes.clear(8, 4);
         assert!(strikes.waiting(8, 3).is_some());
+    }
+
+    #[test]
+    fn a_broken_session_isolates_then_strikes() {
+        let mut strikes = Strikes::default();
+        strikes.session_lost(7, &[3, 4, 5], "c");
+        assert!(strikes.alone(7, 3) && strikes.alone(7, 5));
+        assert!(!strikes.alone(7, 6) && !strikes.alone(8, 3));
+        strikes.session_lost(7, &[4], "c");
+        assert_eq!(strikes.broken(7, 4, 2), None);
+        strikes.session_lost(7, &[4], "c");
+        assert_eq!(strikes.broken(7, 4, 2), Some(2));
+        // Answered without it (not a broken session): never given up on unfetched.
+        strikes.strike(7, 9, false);
+        strikes.strike(7, 9, false);
+        assert_eq!(strikes.broken(7, 9, 2), None);
     }
 }
