@@ -181,6 +181,15 @@ async fn an_expunged_uid_is_skipped_after_confirmation() {
         .unwrap()
         .unwrap();
     assert_eq!(uids(&first), [1, 2]);
+    // Nothing was missing: no confirmation round trip on the normal path.
+    let searches = |proxy: &ImapProxy| {
+        let commands = proxy.commands();
+        commands
+            .iter()
+            .filter(|c| c.starts_with("UID SEARCH UID ") && !c.ends_with(":*"))
+            .count()
+    };
+    assert_eq!(searches(&proxy), 0);
     // Another client really expunges 3 before the channel fetches it.
     let mut other = dovecot.imap_session().await.unwrap();
     other.select("INBOX").await.unwrap();
