@@ -8,6 +8,7 @@ mod inbound;
 pub mod memory;
 mod normalize;
 pub mod push;
+pub mod webhook;
 
 #[cfg(feature = "email")]
 pub mod email;
