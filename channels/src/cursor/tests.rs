@@ -1,0 +1,1 @@
+//! Unit tests of the stream model over the in-memory source.
