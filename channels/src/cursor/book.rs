@@ -83,14 +83,15 @@ impl Book {
         if let Some(known) = self.cursors.get(conversation) {
             return Ok(known.as_ref().map(|c| c.value));
         }
-        let stored = match store.load(&self.cursor_key(conversation)).await? {
-            Some(value) => Some(value.trim().parse::<MessageId>().map_err(|_| {
-                ChannelError::Checkpoint {
-                    detail: format!("cursor of conversation {conversation} is not an id"),
-                }
-            })?),
-            None => None,
-        };
+        let stored =
+            match store.load(&self.cursor_key(conversation)).await? {
+                Some(value) => Some(value.trim().parse::<MessageId>().map_err(|_| {
+                    ChannelError::Checkpoint {
+                        detail: format!("cursor of conversation {conversation} is not an id"),
+                    }
+                })?),
+                None => None,
+            };
         let cursor = stored.map(|value| Cursor { value, saved: true });
         self.cursors.insert(conversation.to_string(), cursor);
         Ok(stored)
@@ -150,7 +151,10 @@ impl Book {
     }
 
     /// Saves every changed cursor, then the seen set if it changed.
-    pub(super) async fn flush<S: CheckpointStore>(&mut self, store: &S) -> Result<(), ChannelError> {
+    pub(super) async fn flush<S: CheckpointStore>(
+        &mut self,
+        store: &S,
+    ) -> Result<(), ChannelError> {
         let dirty: Vec<(String, MessageId)> = self
             .cursors
             .iter()

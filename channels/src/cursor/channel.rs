@@ -179,7 +179,8 @@ impl<L: LiveSource, S: CheckpointStore> CursorChannel<L, S> {
         else {
             return Ok(());
         };
-        let (conversation, after, pages, mark) = (conversation.clone(), *after, *pages, session.mark);
+        let (conversation, after, pages, mark) =
+            (conversation.clone(), *after, *pages, session.mark);
         let page = if pages >= self.limits.max_pages {
             None
         } else {

@@ -64,7 +64,9 @@ pub enum LiveEvent {
     Message(SourcedMessage),
     /// Events may have been missed (connection lost, RESUME failed, invalid session): the
     /// channel reconnects and backfills. `reason` is safe to log.
-    Lost { reason: String },
+    Lost {
+        reason: String,
+    },
 }
 
 /// One page of a conversation's history.
