@@ -30,7 +30,13 @@ pub struct Built<C: Channel> {
     pub routes: Option<axum::Router>,
     /// The most messages the worker takes in one batch.
     pub batch_max: usize,
+    /// How many times one message may fail to append, the same way while others succeed,
+    /// before it is dead-lettered (`poison_after`).
+    pub poison_after: u32,
 }
+
+/// `poison_after` when a channel's config does not say.
+pub const DEFAULT_POISON_AFTER: u32 = 5;
 
 /// Whether the gateway can make messages durable now (Redis reachable, blob store writable).
 /// The gateway sets it from its health registry; push handlers read it to answer 503 at once

@@ -15,7 +15,7 @@ pub mod email;
 
 use std::future::Future;
 
-pub use build::{BuildContext, Built, IngestState};
+pub use build::{BuildContext, Built, DEFAULT_POISON_AFTER, IngestState};
 pub use error::ChannelError;
 pub use inbound::{FetchedFile, FileContent, Inbound, Payload, Receipt, Rejection, Wire};
 pub use intake_normalizer::case::ChannelKind;

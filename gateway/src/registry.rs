@@ -57,7 +57,8 @@ impl Launcher {
             self.health.clone(),
             self.shutdown.clone(),
             built.batch_max,
-        );
+        )
+        .with_poison_after(built.poison_after);
         self.workers.spawn(worker.run());
     }
 }

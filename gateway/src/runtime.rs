@@ -39,6 +39,14 @@ impl Gateway {
     /// Starts every configured channel. Fails only on what retrying cannot fix (bad Redis URL,
     /// unusable blob directory, taken HTTP port); Redis or a mailbox being down is retried.
     pub async fn start(config: Config) -> Result<Gateway, GatewayError> {
+        // The same checks `intake config check` makes, so the two cannot disagree.
+        let problems = crate::preflight::check(&config);
+        if !problems.is_empty() {
+            let errors: intake_config::ConfigErrors = problems.into_iter().collect();
+            return Err(GatewayError::Config {
+                detail: errors.to_string(),
+            });
+        }
         let blobs = BlobStore::new(&config.blobs.dir);
         blobs.ensure_root().map_err(|e| GatewayError::Blobs {
             dir: config.blobs.dir.display().to_string(),
@@ -144,14 +152,19 @@ impl Gateway {
         tracing::info!("gateway stopped");
     }
 
-    /// Resolves when a worker ends before shutdown was asked for: a panic inside a channel. The
-    /// caller should exit non-zero so a supervisor restarts the process; nothing is lost, the
+    /// Resolves when a worker ends before shutdown was asked for (a panic inside a channel) or
+    /// a fault only a restart cures was raised (the blob store failed to sync). The caller
+    /// should exit non-zero so a supervisor restarts the process; nothing is lost, the
     /// channel redelivers whatever was unacked. Pending forever while all workers run.
     pub async fn worker_failed(&mut self) -> String {
-        match self.workers.join_next().await {
-            Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
-            Some(_) => "a channel worker stopped unexpectedly".to_string(),
-            None => std::future::pending().await,
+        let fatal = self.shutdown.fatal.clone();
+        tokio::select! {
+            reason = fatal.raised() => reason,
+            joined = self.workers.join_next() => match joined {
+                Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
+                Some(_) => "a channel worker stopped unexpectedly".to_string(),
+                None => std::future::pending().await,
+            },
         }
     }
 

@@ -14,6 +14,7 @@ mod process;
 pub mod redis;
 pub mod setup;
 pub mod skip;
+pub mod small_disk;
 pub mod wait;
 
 pub use corpus::{corpus_dir, corpus_messages};

@@ -24,5 +24,6 @@ pub fn build<S: CheckpointStore + Clone>(
         normalizer: Arc::new(normalizer),
         routes: None,
         batch_max,
+        poison_after: crate::DEFAULT_POISON_AFTER,
     }
 }

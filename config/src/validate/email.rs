@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use toml::Value;
 
-use super::{Env, duration, secret};
+use super::secret::SecretSource;
+use super::{duration, secret};
 use crate::error::{ConfigErrors, join};
 use crate::raw::{RawAfterIngest, RawEmail};
 use crate::types::{AfterIngest, EmailConfig, Secret, TlsMode};
@@ -22,7 +23,7 @@ const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 pub(super) fn validate(
     raw: RawEmail,
     path: &str,
-    env: Env<'_>,
+    secrets: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> EmailConfig {
     let at = |key: &str| join(path, key);
@@ -71,7 +72,7 @@ pub(super) fn validate(
         path,
         raw.password_env.as_deref(),
         raw.password_file.as_deref(),
-        env,
+        secrets,
         errors,
     );
 

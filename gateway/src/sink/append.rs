@@ -8,49 +8,10 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 
 use super::SinkError;
+use super::entry::{AppendOutcome, Entry};
 use super::parts::{self, Encoder};
 
 const APPEND_SCRIPT: &str = include_str!("append.lua");
-
-/// Which stream an entry goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Cases,
-    DeadLetters,
-}
-
-/// One stream entry to append. `idempotency_keys` are unprefixed; the sink adds the deployment's
-/// hash-tagged prefix.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub target: Target,
-    pub idempotency_keys: Vec<String>,
-    /// How many of `idempotency_keys`, from the first, find an earlier entry; the rest are
-    /// only recorded.
-    pub lookup_keys: usize,
-    pub event: &'static str,
-    pub channel: String,
-    pub case_id: String,
-    /// The case (or dead-letter) JSON document.
-    pub document: String,
-}
-
-/// What happened to one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// Appended now, with this stream entry id.
-    Appended(String),
-    /// Appended before (a redelivery); the id of that earlier entry.
-    Duplicate(String),
-}
-
-impl AppendOutcome {
-    pub fn entry_id(&self) -> &str {
-        match self {
-            AppendOutcome::Appended(id) | AppendOutcome::Duplicate(id) => id,
-        }
-    }
-}
 
 /// Appends entries to the case and dead-letter streams, exactly once per idempotency key.
 #[derive(Clone)]
@@ -132,6 +93,15 @@ impl StreamSink {
         Ok(outcomes)
     }
 
+    /// Whether Redis answers now: after a failed append, tells an outage (no answer) from a
+    /// command Redis refused or would not read (it answers).
+    pub async fn ping(&mut self) -> bool {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn)
+            .await
+            .is_ok()
+    }
+
     async fn load_script(&mut self) -> Result<(), SinkError> {
         self.script
             .prepare_invoke()
@@ -203,6 +173,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::sink::Target;
 
     fn entry(n: usize) -> Entry {
         Entry {

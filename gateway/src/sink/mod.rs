@@ -10,8 +10,10 @@
 //! again.
 
 mod append;
+mod entry;
 mod error;
 mod parts;
 
-pub use append::{AppendOutcome, Entry, StreamSink, Target};
+pub use append::StreamSink;
+pub use entry::{AppendOutcome, Entry, Target};
 pub use error::SinkError;
