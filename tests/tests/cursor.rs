@@ -31,6 +31,12 @@ use tokio::task::JoinHandle;
 
 const NAME: &str = "discord-sim";
 const CONFIGURED: [&str; 2] = ["support", "thread"];
+/// Small pages, so backfills take several.
+const LIMITS: CursorLimits = CursorLimits {
+    page_size: 7,
+    max_pages: 50,
+    max_conversations: 1000,
+};
 
 /// One gateway "process": a worker driving a fresh channel.
 struct Run {
@@ -39,17 +45,18 @@ struct Run {
 }
 
 impl Run {
-    fn start(world: &SimWorld, redis: &RedisServer, blobs: &std::path::Path) -> Run {
+    fn start(
+        world: &SimWorld,
+        redis: &RedisServer,
+        blobs: &std::path::Path,
+        limits: CursorLimits,
+    ) -> Run {
         let config = intake_tests::setup::config(redis, blobs, Vec::new()).redis;
         let conn = intake_gateway::redis_conn::connect(&config).unwrap();
         let prefix = config.key_prefix();
         // DMs first seen live are read from their beginning, so one whose first messages came
         // while disconnected is complete once it is seen.
         let source = world.source(ChannelKind::Discord, NAME, &CONFIGURED, true);
-        let limits = CursorLimits {
-            page_size: 7,
-            ..CursorLimits::default()
-        };
         let channel =
             CursorChannel::new(source, RedisCheckpoints::new(conn.clone(), &prefix), limits);
         let shutdown = Shutdown::default();
@@ -89,6 +96,13 @@ fn config_conversations() -> intake_config::ConversationsConfig {
     intake_config::ConversationsConfig::default()
 }
 
+/// Checkpoints on the test's Redis, as the gateway keeps them.
+fn checkpoints(redis: &RedisServer, blobs: &std::path::Path) -> RedisCheckpoints {
+    let config = intake_tests::setup::config(redis, blobs, Vec::new()).redis;
+    let conn = intake_gateway::redis_conn::connect(&config).unwrap();
+    RedisCheckpoints::new(conn, &config.key_prefix())
+}
+
 /// Waits until the world has seen `connects` connects and is connected.
 async fn connected(world: &SimWorld, connects: usize) {
     intake_tests::wait::wait_until(
@@ -105,7 +119,7 @@ async fn every_message_once_across_reconnects_and_restarts() {
     let redis = require_server!(RedisServer::start().await);
     let blobs = tempfile::tempdir().unwrap();
     let world = SimWorld::new();
-    let mut run = Run::start(&world, &redis, blobs.path());
+    let mut run = Run::start(&world, &redis, blobs.path(), LIMITS);
     // Configured conversations start "now" on the very first connect.
     connected(&world, 1).await;
 
@@ -135,7 +149,7 @@ async fn every_message_once_across_reconnects_and_restarts() {
             world.drop_connection();
         } else {
             run.stop().await;
-            run = Run::start(&world, &redis, blobs.path());
+            run = Run::start(&world, &redis, blobs.path(), LIMITS);
         }
         connects += 1;
         connected(&world, connects).await;
@@ -163,11 +177,7 @@ async fn every_message_once_across_reconnects_and_restarts() {
     assert_eq!(world.connects(), 8, "1 start + 5 drops + 2 restarts");
 
     // The cursors live in Redis: each is its conversation's last message once all is acked.
-    let config = intake_tests::setup::config(&redis, blobs.path(), Vec::new()).redis;
-    let checkpoints = RedisCheckpoints::new(
-        intake_gateway::redis_conn::connect(&config).unwrap(),
-        &config.key_prefix(),
-    );
+    let checkpoints = checkpoints(&redis, blobs.path());
     intake_tests::wait::wait_until(
         Duration::from_secs(10),
         Duration::from_millis(50),
@@ -192,5 +202,47 @@ async fn every_message_once_across_reconnects_and_restarts() {
     )
     .await
     .expect("every cursor at its conversation's last message");
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_cut_short_lands_as_a_gap_on_the_dead_letter_stream() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let world = SimWorld::new();
+    let store = checkpoints(&redis, blobs.path());
+    // Support was read up to the beginning; five messages came while the gateway was down.
+    store
+        .save(&format!("cursor:{NAME}:support"), "0")
+        .await
+        .unwrap();
+    let posted: Vec<u64> = (0..5).map(|_| world.post("support")).collect();
+    let limits = CursorLimits {
+        page_size: 2,
+        max_pages: 1,
+        ..LIMITS
+    };
+    let run = Run::start(&world, &redis, blobs.path(), limits);
+    common::wait_for_total(&redis, 3, Duration::from_secs(20)).await;
+    common::assert_exactly_once(&redis, 3).await;
+
+    let dead = redis.read_stream(DEAD).await.unwrap();
+    assert_eq!(dead.len(), 1, "one gap");
+    let letter: serde_json::Value = serde_json::from_str(&dead[0].1["dead_letter"]).unwrap();
+    assert_eq!(letter["reason"], "backfill_gap");
+    assert_eq!(letter["headers"]["conversation"], "support");
+    assert_eq!(letter["headers"]["after-id"], posted[1].to_string());
+    assert_eq!(letter["headers"]["through-id"], posted[4].to_string());
+    // Acked like any message: the cursor is past the gap, so a restart does not read it again.
+    intake_tests::wait::wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            store.load(&format!("cursor:{NAME}:support")).await.unwrap()
+                == Some(posted[4].to_string())
+        },
+    )
+    .await
+    .expect("the cursor moves past the gap");
     run.stop().await;
 }
