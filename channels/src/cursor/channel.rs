@@ -278,7 +278,7 @@ impl<L: LiveSource, S: CheckpointStore> CursorChannel<L, S> {
             }
         }
         if let Some(Work::Live(message)) = self.session.as_mut().and_then(|s| s.work.pop_front()) {
-            self.hand_out_if_new(message);
+            self.hand_out_if_new(*message);
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ pub struct SourcedMessage {
 /// What the live feed produced.
 #[derive(Debug)]
 pub enum LiveEvent {
-    Message(SourcedMessage),
+    Message(Box<SourcedMessage>),
     /// Events may have been missed (connection lost, RESUME failed, invalid session): the
     /// channel reconnects and backfills. `reason` is safe to log.
     Lost {

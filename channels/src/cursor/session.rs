@@ -22,7 +22,7 @@ pub(super) enum Work {
         pages: usize,
     },
     /// A live message, handed out once the backfill of its conversation is done.
-    Live(SourcedMessage),
+    Live(Box<SourcedMessage>),
 }
 
 #[derive(Debug)]

@@ -209,7 +209,9 @@ impl LiveSource for SimSource {
                 }
                 if let Some((conversation, id)) = state.live.pop_front() {
                     drop(state);
-                    return Ok(LiveEvent::Message(self.message(&conversation, id)));
+                    return Ok(LiveEvent::Message(Box::new(
+                        self.message(&conversation, id),
+                    )));
                 }
             }
             changed.await;
