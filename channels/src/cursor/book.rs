@@ -6,7 +6,7 @@
 //! (every receive and ack) saves it. Each cursor is loaded from the store at most once per
 //! process, so a reconnect costs no round trip per conversation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::{ChannelError, CheckpointStore};
 
@@ -108,7 +108,9 @@ impl Book {
         }
     }
 
-    /// Moves the cursor to `id` once everything up to it is committed; never backwards.
+    /// Moves the cursor to `id` once everything up to it is committed; never backwards. (A
+    /// cursor pruned while its conversation still had messages in flight is set from the ack
+    /// alone: at worst a lower value is saved for a moment, which means a redelivery.)
     pub(super) fn advance(&mut self, conversation: &str, id: MessageId) {
         let entry = self.cursors.entry(conversation.to_string()).or_default();
         match entry {
@@ -177,6 +179,72 @@ impl Book {
             store.save(&self.seen_key(), &list.join("\n")).await?;
             self.seen_dirty = false;
         }
+        self.prune();
         Ok(())
+    }
+
+    /// Forgets the saved cursors of conversations no longer watched, so memory stays bounded by
+    /// the watched set: seen live again, such a cursor is loaded from the store. Runs only when
+    /// the map has grown well past the watched set, so its cost is spread over many flushes.
+    fn prune(&mut self) {
+        let watched = self.configured.len() + self.seen.len();
+        if self.cursors.len() <= 2 * watched + 16 {
+            return;
+        }
+        let keep: HashSet<&String> = self.configured.iter().chain(self.seen.iter()).collect();
+        self.cursors.retain(|conversation, cursor| {
+            keep.contains(conversation) || cursor.as_ref().is_some_and(|c| !c.saved)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::MemoryCheckpointStore;
+
+    #[tokio::test]
+    async fn the_watched_set_and_the_memory_stay_bounded_and_nothing_is_lost() {
+        let store = MemoryCheckpointStore::new();
+        let mut book = Book::new("ch", vec!["support".into()], 2);
+        book.watched(&store).await.unwrap();
+        for i in 0..100u64 {
+            let dm = format!("dm-{i}");
+            assert_eq!(book.cursor(&store, &dm).await.unwrap(), None);
+            book.remember(&dm);
+            book.start(&dm, i);
+            book.advance(&dm, i + 1000);
+            book.flush(&store).await.unwrap();
+        }
+        assert_eq!(
+            store.get("conversations:ch").as_deref(),
+            Some("dm-98\ndm-99")
+        );
+        assert_eq!(
+            book.watched(&store).await.unwrap(),
+            vec!["support", "dm-98", "dm-99"]
+        );
+        assert!(book.cursors.len() <= 2 * 3 + 16, "{}", book.cursors.len());
+        // A forgotten conversation's cursor is in the store and comes back from there.
+        assert_eq!(store.get("cursor:ch:dm-3").as_deref(), Some("1003"));
+        assert_eq!(book.cursor(&store, "dm-3").await.unwrap(), Some(1003));
+        // Never backwards.
+        book.advance("dm-3", 5);
+        book.flush(&store).await.unwrap();
+        assert_eq!(store.get("cursor:ch:dm-3").as_deref(), Some("1003"));
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_cursor_is_a_checkpoint_error() {
+        let store = MemoryCheckpointStore::new();
+        store.set("cursor:ch:support", "not-an-id");
+        let mut book = Book::new("ch", vec!["support".into()], 2);
+        let loaded = book.cursor(&store, "support").await;
+        assert!(
+            matches!(loaded, Err(ChannelError::Checkpoint { .. })),
+            "{loaded:?}"
+        );
     }
 }

@@ -5,32 +5,32 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::info;
 
 use crate::{Channel, ChannelError, ChannelKind, ChannelStatus, CheckpointStore, Inbound, Receipt};
 
 use super::book::Book;
-use super::session::{Gap, Session, Work};
-use super::{CursorLimits, History, LiveEvent, LiveSource, MessageId, SourcedMessage};
+use super::session::{Session, Work};
+use super::{CursorLimits, LiveEvent, LiveSource, MessageId};
 
 /// A stream channel over `L`, keeping its cursors in `S` (Redis in the gateway).
 pub struct CursorChannel<L: LiveSource, S: CheckpointStore> {
-    source: L,
-    checkpoints: S,
-    limits: CursorLimits,
-    kind: ChannelKind,
-    name: String,
-    book: Book,
+    pub(super) source: L,
+    pub(super) checkpoints: S,
+    pub(super) limits: CursorLimits,
+    pub(super) kind: ChannelKind,
+    pub(super) name: String,
+    pub(super) book: Book,
     /// The current connection; `None` before the first receive and after any loss or error.
-    session: Option<Session>,
+    pub(super) session: Option<Session>,
     /// Handed out (receipt assigned) and not returned yet: kept here so that a receive dropped
     /// mid-way loses nothing, and a page larger than the batch waits for the next receive.
-    ready: VecDeque<Inbound>,
+    pub(super) ready: VecDeque<Inbound>,
     /// Handed out and not acked, in receive order: the receipt, its conversation and the id
     /// its cursor moves to once acked.
-    inflight: VecDeque<(Receipt, String, MessageId)>,
-    next_receipt: u64,
-    status: watch::Sender<ChannelStatus>,
+    pub(super) inflight: VecDeque<(Receipt, String, MessageId)>,
+    pub(super) next_receipt: u64,
+    pub(super) status: watch::Sender<ChannelStatus>,
 }
 
 impl<L: LiveSource, S: CheckpointStore> fmt::Debug for CursorChannel<L, S> {
@@ -163,154 +163,6 @@ impl<L: LiveSource, S: CheckpointStore> CursorChannel<L, S> {
             }
         }
         Ok(true)
-    }
-
-    /// Reads one page of the backfill at the front of the work, or records the gap when the
-    /// page limit is reached. The work item is removed only once its page is handled.
-    async fn backfill_page(&mut self) -> Result<(), ChannelError> {
-        let Some(session) = self.session.as_ref() else {
-            return Ok(());
-        };
-        let Some(Work::Backfill {
-            conversation,
-            after,
-            pages,
-        }) = session.work.front()
-        else {
-            return Ok(());
-        };
-        let (conversation, after, pages, mark) =
-            (conversation.clone(), *after, *pages, session.mark);
-        let page = if pages >= self.limits.max_pages {
-            None
-        } else {
-            Some(
-                self.source
-                    .history(&conversation, after, self.limits.page_size)
-                    .await?,
-            )
-        };
-        let Some(session) = self.session.as_mut() else {
-            return Ok(());
-        };
-        session.work.pop_front();
-        let why = match page {
-            None => format!("backfill stopped at the limit of {pages} pages"),
-            Some(History::Unreadable { detail }) => format!("history unreadable: {detail}"),
-            Some(History::Page { messages, more }) => {
-                let read = messages
-                    .iter()
-                    .filter(|m| m.conversation == conversation)
-                    .map(|m| m.id)
-                    .max();
-                // A message of another conversation would be a source bug: never let it move
-                // this conversation's position.
-                for message in messages
-                    .into_iter()
-                    .filter(|m| m.conversation == conversation)
-                {
-                    self.hand_out_if_new(message);
-                }
-                match (more, read) {
-                    (false, _) => return Ok(()),
-                    (true, Some(last)) if last > after => {
-                        if let Some(session) = self.session.as_mut() {
-                            session.work.push_front(Work::Backfill {
-                                conversation,
-                                after: last,
-                                pages: pages + 1,
-                            });
-                        }
-                        return Ok(());
-                    }
-                    (true, _) => "history returned no newer message".to_string(),
-                }
-            }
-        };
-        // Messages after the mark arrive live: only the range up to it is missing.
-        if after < mark {
-            self.record_gap(Gap {
-                conversation,
-                after,
-                through: mark,
-                why,
-            });
-        }
-        Ok(())
-    }
-
-    /// Hands out the live message at the front of the work, after scheduling the backfill of
-    /// its conversation if this connection has not backfilled it.
-    async fn live_message(&mut self) -> Result<(), ChannelError> {
-        let Some(Work::Live(message)) = self.session.as_ref().and_then(|s| s.work.front()) else {
-            return Ok(());
-        };
-        let (conversation, id) = (message.conversation.clone(), message.id);
-        let scheduled = self
-            .session
-            .as_ref()
-            .is_some_and(|s| s.handed.contains_key(&conversation));
-        if !scheduled {
-            let cursor = self.book.cursor(&self.checkpoints, &conversation).await?;
-            self.book.remember(&conversation);
-            let from = match cursor {
-                Some(cursor) => cursor,
-                None => {
-                    let start = self.source.start_seen(&conversation, id);
-                    self.book.start(&conversation, start);
-                    info!(channel = %self.name, conversation = %conversation, "new conversation seen live");
-                    start
-                }
-            };
-            // The start and the watched set are durable before the first message goes out, so
-            // a reconnect or restart backfills this conversation too.
-            self.book.flush(&self.checkpoints).await?;
-            if let Some(session) = self.session.as_mut() {
-                session.handed.insert(conversation.clone(), from);
-                if from.saturating_add(1) < id {
-                    session.work.push_front(Work::Backfill {
-                        conversation,
-                        after: from,
-                        pages: 0,
-                    });
-                    return Ok(());
-                }
-            }
-        }
-        if let Some(Work::Live(message)) = self.session.as_mut().and_then(|s| s.work.pop_front()) {
-            self.hand_out_if_new(*message);
-        }
-        Ok(())
-    }
-
-    /// Hands `message` out unless its id was handed out or committed on this connection.
-    fn hand_out_if_new(&mut self, message: SourcedMessage) {
-        let Some(session) = self.session.as_mut() else {
-            return;
-        };
-        if session.take_if_new(&message.conversation, message.id) {
-            self.hand_out(message.inbound, message.conversation, message.id);
-        } else {
-            debug!(channel = %self.name, conversation = %message.conversation, id = message.id, "already handed out, skipped");
-        }
-    }
-
-    fn record_gap(&mut self, gap: Gap) {
-        warn!(channel = %self.name, conversation = %gap.conversation, after = gap.after, through = gap.through, why = %gap.why, "backfill cut short, recording the gap");
-        if let Some(session) = self.session.as_mut() {
-            let highest = session.handed.entry(gap.conversation.clone()).or_default();
-            *highest = (*highest).max(gap.through);
-        }
-        let inbound = gap.inbound(self.kind, &self.name);
-        self.hand_out(inbound, gap.conversation, gap.through);
-    }
-
-    fn hand_out(&mut self, mut inbound: Inbound, conversation: String, cursor_to: MessageId) {
-        self.next_receipt += 1;
-        let receipt = Receipt(self.next_receipt);
-        inbound.receipt = receipt;
-        self.inflight.push_back((receipt, conversation, cursor_to));
-        self.ready.push_back(inbound);
     }
 }
 

@@ -26,11 +26,13 @@
 //!   dedupes). Source errors drop the connection; the next receive reconnects, and the worker
 //!   backs off between failures.
 //!
-//! Modules: [`book`] (the cursors and the watched set, and their saves), [`session`] (one
-//! connection: backfill, merge with live events, gaps), [`sim`] (an in-memory source for tests).
+//! Modules: [`book`] (the cursors and the watched set, and their saves), [`channel`] (the
+//! `Channel` impl: connect, receive, ack), [`merge`] (backfill pages, live messages, gaps),
+//! [`session`] (one connection's state), [`sim`] (an in-memory source for tests).
 
 mod book;
 mod channel;
+mod merge;
 mod session;
 pub mod sim;
 #[cfg(test)]
