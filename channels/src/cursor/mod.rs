@@ -100,8 +100,10 @@ pub trait LiveSource: Send + 'static {
     /// Messages after the mark arrive live.
     fn connect(&mut self) -> impl Future<Output = Result<MessageId, ChannelError>> + Send;
 
-    /// Waits for the next live event. Must be cancel-safe (a `receive_ready` polls it once and
-    /// drops it): an event is either returned or still waiting.
+    /// Waits for the next live event, of a conversation this channel ingests (a watched one, or
+    /// a new DM); the source filters out the rest. Must be cancel-safe (`receive_ready` polls it
+    /// once and drops it): an event is either returned or still waiting. A source whose buffer
+    /// of live events overflows reports [`LiveEvent::Lost`] rather than dropping events.
     fn next_event(&mut self) -> impl Future<Output = Result<LiveEvent, ChannelError>> + Send;
 
     /// One page of at most `limit` messages of `conversation` after `after`, oldest first.
