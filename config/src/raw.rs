@@ -34,6 +34,9 @@ pub(crate) struct RawRedis {
     pub stream: Option<String>,
     pub dead_letter_stream: Option<String>,
     pub dedupe_ttl: Option<DurationText>,
+    pub durability: Option<String>,
+    pub replicas: Option<i64>,
+    pub wait_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default)]
@@ -132,6 +135,9 @@ impl RawRedis {
             stream: f.take("stream"),
             dead_letter_stream: f.take("dead_letter_stream"),
             dedupe_ttl: f.take("dedupe_ttl"),
+            durability: f.take("durability"),
+            replicas: f.take("replicas"),
+            wait_timeout: f.take("wait_timeout"),
         };
         f.finish();
         raw

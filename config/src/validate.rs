@@ -7,6 +7,7 @@
 //! config.
 
 mod conversations;
+mod durability;
 mod email;
 mod secret;
 
@@ -76,11 +77,13 @@ fn redis(raw: RawRedis, secrets: SecretSource<'_>, errors: &mut ConfigErrors) ->
         Duration::from_secs(1),
         errors,
     );
+    let durability = durability::durability(raw.durability, raw.replicas, raw.wait_timeout, errors);
     RedisConfig {
         url,
         stream,
         dead_letter_stream,
         dedupe_ttl,
+        durability,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod health;
 pub mod http;
 pub mod preflight;
 pub mod redis_conn;
+pub mod redis_setup;
 pub mod registry;
 pub mod runtime;
 pub mod sink;

@@ -22,7 +22,7 @@ use crate::error::GatewayError;
 use crate::health::{BLOBS_PART, Health};
 use crate::redis_conn::{self, REDIS_PART};
 use crate::registry::{self, Launcher};
-use crate::sink::StreamSink;
+use crate::sink::{SinkError, StreamSink};
 use crate::worker::Shutdown;
 
 /// A started gateway.
@@ -69,8 +69,10 @@ impl Gateway {
             policy,
             ingest: health.ingest(),
         };
+        let sink = StreamSink::new(conn.clone(), &config.redis);
+        check_redis_setup(sink.clone()).await?;
         let mut launcher = Launcher {
-            sink: StreamSink::new(conn.clone(), &config.redis),
+            sink,
             conversations: ConversationStore::new(
                 conn.clone(),
                 &config.redis.key_prefix(),
@@ -171,6 +173,26 @@ impl Gateway {
     /// Waits until every worker has ended (they end only on shutdown).
     async fn wait_workers(&mut self) {
         while self.workers.join_next().await.is_some() {}
+    }
+}
+
+/// Judges the Redis server's setup if it answers within a moment: a setup that could lose or
+/// duplicate entries stops start-up. A Redis that is down does not: the sink checks before
+/// its first append instead (and refuses to append while the setup is refused).
+async fn check_redis_setup(mut sink: StreamSink) -> Result<(), GatewayError> {
+    match tokio::time::timeout(Duration::from_secs(3), sink.check_setup()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(SinkError::SetupRefused { detail })) => Err(GatewayError::RedisSetup { detail }),
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "redis setup not checked yet; checked before the first append");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::info!(
+                "redis did not answer at start-up; its setup is checked before the first append"
+            );
+            Ok(())
+        }
     }
 }
 

@@ -138,6 +138,7 @@ fn worker(
         stream: "intake:cases".into(),
         dead_letter_stream: "intake:dead".into(),
         dedupe_ttl: Duration::from_secs(3600),
+        durability: intake_config::Durability::Append,
     };
     let conn = intake_gateway::redis_conn::connect(&redis_config).unwrap();
     ChannelWorker::new(

@@ -8,6 +8,7 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 
 use super::SinkError;
+use super::durability::Wait;
 use super::entry::{AppendOutcome, Entry};
 use super::parts::{self, Encoder};
 
@@ -22,6 +23,7 @@ pub struct StreamSink {
     dead_stream: String,
     key_prefix: String,
     ttl_secs: u64,
+    wait: Wait,
 }
 
 impl std::fmt::Debug for StreamSink {
@@ -42,7 +44,14 @@ impl StreamSink {
             dead_stream: config.dead_letter_stream.clone(),
             key_prefix: config.key_prefix(),
             ttl_secs: config.dedupe_ttl.max(Duration::from_secs(1)).as_secs(),
+            wait: Wait::new(config),
         }
+    }
+
+    /// Reads and judges the server's setup now instead of before the first append; a setup
+    /// that could lose or duplicate entries is `SetupRefused`.
+    pub async fn check_setup(&mut self) -> Result<(), SinkError> {
+        self.wait.ensure_setup(&mut self.conn).await
     }
 
     /// Appends `entries` in one round trip: one pipeline of script calls over parts of the
@@ -58,6 +67,7 @@ impl StreamSink {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_setup().await?;
         let parts = parts::split(entries, &self.key_prefix);
         let replies = self
             .send(&parts)
@@ -111,12 +121,13 @@ impl StreamSink {
             .map_err(|e| SinkError::from_redis(&e))
     }
 
-    /// One pipeline of gated script calls; one reply per part.
+    /// One pipeline of gated script calls, then the configured wait; one reply per part, or
+    /// an error for all when the wait was not met.
     async fn send(
         &mut self,
         parts: &[&[Entry]],
     ) -> redis::RedisResult<Vec<redis::RedisResult<Value>>> {
-        let pipe = Encoder {
+        let mut pipe = Encoder {
             sha: self.script.get_hash(),
             cases_stream: &self.cases_stream,
             dead_stream: &self.dead_stream,
@@ -124,7 +135,8 @@ impl StreamSink {
             ttl_secs: self.ttl_secs,
         }
         .pipeline(parts);
-        pipe.query_async(&mut self.conn).await
+        self.wait.extend(&mut pipe);
+        self.wait.settle(pipe.query_async(&mut self.conn).await?)
     }
 }
 

@@ -21,6 +21,10 @@ pub enum SinkError {
     /// commands): an operator must fix the deployment; messages are kept, not dead-lettered.
     #[error("redis refuses appends: {detail}")]
     Misconfigured { detail: String },
+    /// The server's setup could lose or duplicate entries (see `redis_setup`): nothing is
+    /// appended until it is fixed. Retried, since an operator can fix it without a restart.
+    #[error("redis setup refused: {detail}")]
+    SetupRefused { detail: String },
 }
 
 impl SinkError {

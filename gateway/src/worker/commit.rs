@@ -220,6 +220,7 @@ impl Strikes {
             SinkError::Rejected { .. } => "rejected",
             SinkError::Unavailable { .. } => "unavailable",
             SinkError::Misconfigured { .. } => "misconfigured",
+            SinkError::SetupRefused { .. } => "setup_refused",
         };
         if self.count == 0 || self.at != at || self.kind != kind {
             *self = Strikes { at, count: 0, kind };
