@@ -84,6 +84,7 @@ pub(crate) struct RawEmail {
     pub batch_size: Option<i64>,
     /// An integer byte count or a string such as `"25 MiB"`.
     pub max_message_bytes: Option<Value>,
+    pub poison_after: Option<i64>,
 }
 
 /// A humantime duration as written ("60s", "30d"), parsed in `validate`.
@@ -223,6 +224,7 @@ impl RawEmail {
             poll_interval: f.take("poll_interval"),
             batch_size: f.take("batch_size"),
             max_message_bytes: f.take("max_message_bytes"),
+            poison_after: f.take("poison_after"),
         };
         f.finish();
         raw

@@ -218,6 +218,9 @@ pub struct EmailConfig {
     pub poll_interval: Duration,
     pub batch_size: usize,
     pub max_message_bytes: u64,
+    /// How many times in a row one message may fail to be fetched (while it still exists)
+    /// before it is dead-lettered as `fetch_failed` and the channel moves past it.
+    pub poison_after: u32,
 }
 
 impl EmailConfig {

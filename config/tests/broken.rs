@@ -95,6 +95,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("bad dedupe_ttl", top("[redis]\ndedupe_ttl = \"a while\""), "redis.dedupe_ttl", "not a duration"),
         ("bad size", email("max_message_bytes = \"lots\""), "channels[0].max_message_bytes", "not a size"),
         ("zero size", email("max_message_bytes = 0"), "channels[0].max_message_bytes", "greater than 0"),
+        ("poison_after 0", email("poison_after = 0"), "channels[0].poison_after", "at least 1"),
+        ("poison_after negative", email("poison_after = -3"), "channels[0].poison_after", "at least 1"),
         ("bad port", email("port = 70000"), "channels[0].port", "1..=65535"),
         ("port of the wrong type", email("port = \"993\""), "channels[0].port", "found string"),
         ("bad channel name", ok.replace("name = \"support\"", "name = \"sup port\""), "channels[0].name", "A-Z"),

@@ -59,6 +59,7 @@ fn minimal_config_gets_every_default() -> Result<(), ConfigErrors> {
     assert_eq!(email.poll_interval, Duration::from_secs(60));
     assert_eq!(email.batch_size, 500);
     assert_eq!(email.max_message_bytes, 25 * 1024 * 1024);
+    assert_eq!(email.poison_after, 5);
     Ok(())
 }
 
@@ -99,6 +100,7 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
         poll_interval = "1m 30s"
         batch_size = 10000
         max_message_bytes = "10MB"
+        poison_after = 1
 
         [[channels]]
         type = "email"
@@ -147,6 +149,7 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(sales.poll_interval, Duration::from_secs(90));
     assert_eq!(sales.batch_size, 10_000);
     assert_eq!(sales.max_message_bytes, 10_000_000);
+    assert_eq!(sales.poison_after, 1);
 
     assert_eq!((billing.port, billing.tls), (143, TlsMode::None));
     assert_eq!(billing.after_ingest, AfterIngest::Delete);
@@ -198,6 +201,7 @@ fn starttls_defaults_to_port_143_and_sizes_take_binary_units() -> Result<(), Con
     let email = only_email(&config);
     assert_eq!((email.port, email.tls), (143, TlsMode::Starttls));
     assert_eq!(email.max_message_bytes, 25 * 1024 * 1024);
+    assert_eq!(email.poison_after, 5);
     Ok(())
 }
 
@@ -242,6 +246,7 @@ fn example_config_parses() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(email.username, "support");
     assert_eq!(email.password.expose(), SECRET);
     assert_eq!(email.after_ingest, AfterIngest::Seen);
+    assert_eq!(email.poison_after, 5);
 
     // The alternatives the comments offer must be valid too.
     for alternative in [

@@ -35,6 +35,7 @@ pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfi
         poll_interval: Duration::from_secs(1),
         batch_size: 100,
         max_message_bytes: 25 * 1024 * 1024,
+        poison_after: 5,
     }
 }
 

@@ -35,6 +35,7 @@ fn closed_channel() -> EmailConfig {
         poll_interval: Duration::from_secs(1),
         batch_size: 10,
         max_message_bytes: 1024 * 1024,
+        poison_after: 5,
     }
 }
 

@@ -19,11 +19,12 @@ pub fn build<S: CheckpointStore + Clone>(
         shared: ctx.policy.clone(),
     };
     let batch_max = config.batch_size;
+    let poison_after = config.poison_after;
     Built {
         channel: EmailChannel::new(config, ctx.checkpoints.clone(), ctx.stop.clone()),
         normalizer: Arc::new(normalizer),
         routes: None,
         batch_max,
-        poison_after: crate::DEFAULT_POISON_AFTER,
+        poison_after,
     }
 }

@@ -174,7 +174,12 @@ impl<C: Channel> Front<C> {
             Err(ChannelError::Shutdown) => Waited::Stopped,
             Err(e) => {
                 self.channel_failed(part, &e);
-                match sleep(backoff.next_delay(), stop).await {
+                // A channel may ask for a longer pause (a rejected login: servers lock accounts
+                // after repeated failures).
+                let delay = backoff
+                    .next_delay()
+                    .max(e.retry_floor().unwrap_or_default());
+                match sleep(delay, stop).await {
                     true => Waited::Failed,
                     false => Waited::Stopped,
                 }
