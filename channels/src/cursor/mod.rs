@@ -65,7 +65,8 @@ pub struct SourcedMessage {
 pub enum LiveEvent {
     Message(Box<SourcedMessage>),
     /// Events may have been missed (connection lost, RESUME failed, invalid session): the
-    /// channel reconnects and backfills. `reason` is safe to log.
+    /// channel reconnects and backfills. `reason` is logged: our own words (a close code is
+    /// fine), never text the provider sent.
     Lost {
         reason: String,
     },
@@ -80,7 +81,8 @@ pub enum History {
         more: bool,
     },
     /// This conversation's history cannot be read (no permission, deleted): recorded as a gap,
-    /// and the other conversations go on. `detail` is safe to log.
+    /// and the other conversations go on. `detail` goes into logs and the gap's dead letter:
+    /// our own words (a status code is fine), never text the provider sent.
     Unreadable { detail: String },
 }
 
