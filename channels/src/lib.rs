@@ -3,6 +3,7 @@
 //! and the gateway's worker is the only caller of `ack`.
 
 mod build;
+pub mod cursor;
 mod error;
 mod inbound;
 pub mod memory;
