@@ -95,6 +95,24 @@ pub struct Source {
     pub references: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub imap: Option<ImapSource>,
+    /// Discord's identities of the message. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub discord: Option<DiscordSource>,
+}
+
+/// Where a Discord message was posted. Ids are snowflakes as decimal strings (they exceed
+/// the integers JSON readers handle exactly).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscordSource {
+    /// The DM channel, thread or support channel.
+    pub channel_id: String,
+    pub message_id: String,
+    /// Null in a direct message.
+    pub guild_id: Option<String>,
+    /// Set when the message is in a thread: the support channel the thread belongs to.
+    pub thread_parent_id: Option<String>,
+    /// Set when this delivery is an edit (`message.edited`): the edit's time, RFC 3339.
+    pub edited_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +146,19 @@ pub struct Party {
     pub name: Option<String>,
     pub address: Option<String>,
     pub kind: PartyKind,
+    /// The Discord account behind a `discord` sender. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub discord: Option<DiscordUser>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscordUser {
+    /// The user's snowflake, as a decimal string.
+    pub id: String,
+    pub username: String,
+    /// The display name the user chose, when set.
+    pub global_name: Option<String>,
+    pub bot: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +200,8 @@ pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,
     pub size: u64,
-    pub sha256: String,
+    /// Hex SHA-256 of the bytes; null when they were not fetched (`omitted_reason` says why).
+    pub sha256: Option<String>,
     pub disposition: Disposition,
     /// Blob reference (`sha256:<hex>`); null when the bytes were not stored.
     #[serde(rename = "ref")]

@@ -185,6 +185,7 @@ pub fn normalize_email_with<'a>(
             in_reply_to,
             references,
             imap: ctx.imap.clone(),
+            discord: None,
         },
         conversation,
         sender,

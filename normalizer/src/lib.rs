@@ -5,6 +5,7 @@
 //! attachments) the caller must store before the case is appended.
 
 pub mod case;
+pub mod discord;
 pub mod dead_letter;
 pub mod email;
 pub mod error;
