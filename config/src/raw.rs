@@ -12,7 +12,7 @@ use toml::{Table, Value};
 use crate::error::{ConfigErrors, join};
 
 /// Channel `type`s this build knows.
-pub(crate) const CHANNEL_TYPES: &[&str] = &["email"];
+pub(crate) const CHANNEL_TYPES: &[&str] = &["email", "discord"];
 
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
@@ -62,6 +62,25 @@ pub(crate) struct RawBlobs {
 #[derive(Debug)]
 pub(crate) enum RawChannel {
     Email(RawEmail),
+    Discord(RawDiscord),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawDiscord {
+    pub name: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub inline_token: bool,
+    /// Integers or strings (snowflakes exceed what some TOML writers keep exact).
+    pub guild_channels: Option<Vec<Value>>,
+    pub direct_messages: Option<bool>,
+    pub ignore_bots: Option<bool>,
+    pub api_url: Option<String>,
+    pub gateway_url: Option<String>,
+    /// An integer byte count or a string such as `"25 MiB"`.
+    pub max_file_bytes: Option<Value>,
+    pub batch_size: Option<i64>,
+    pub poison_after: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -187,6 +206,7 @@ impl RawChannel {
         let known = CHANNEL_TYPES.join(", ");
         match f.take::<String>("type").as_deref() {
             Some("email") => Some(RawChannel::Email(RawEmail::read(f))),
+            Some("discord") => Some(RawChannel::Discord(RawDiscord::read(f))),
             Some(other) => {
                 let message = format!("unknown channel type {other:?}; known types: {known}");
                 f.errors.push(join(path, "type"), message);
@@ -224,6 +244,27 @@ impl RawEmail {
             poll_interval: f.take("poll_interval"),
             batch_size: f.take("batch_size"),
             max_message_bytes: f.take("max_message_bytes"),
+            poison_after: f.take("poison_after"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawDiscord {
+    fn read(mut f: Fields<'_>) -> RawDiscord {
+        let raw = RawDiscord {
+            name: f.required("name"),
+            token_env: f.take("token_env"),
+            token_file: f.take("token_file"),
+            inline_token: f.take_unlisted("token"),
+            guild_channels: f.take("guild_channels"),
+            direct_messages: f.take("direct_messages"),
+            ignore_bots: f.take("ignore_bots"),
+            api_url: f.take("api_url"),
+            gateway_url: f.take("gateway_url"),
+            max_file_bytes: f.take("max_file_bytes"),
+            batch_size: f.take("batch_size"),
             poison_after: f.take("poison_after"),
         };
         f.finish();
@@ -353,6 +394,10 @@ impl Expected for Value {
 impl Expected for Vec<crate::types::SubjectTagConfig> {
     const EXPECTED: &'static str =
         "an array of tables with `name` and `pattern` ([[conversations.subject_tags]])";
+}
+
+impl Expected for Vec<Value> {
+    const EXPECTED: &'static str = "an array";
 }
 
 impl Expected for Vec<String> {

@@ -170,14 +170,40 @@ pub struct BlobsConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelConfig {
     Email(EmailConfig),
+    Discord(DiscordConfig),
 }
 
 impl ChannelConfig {
     pub fn name(&self) -> &str {
         match self {
             ChannelConfig::Email(e) => &e.name,
+            ChannelConfig::Discord(d) => &d.name,
         }
     }
+}
+
+/// `[[channels]] type = "discord"`: a Discord bot reading DMs and support channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscordConfig {
+    pub name: String,
+    /// The bot token. Sent as `Authorization: Bot <token>`: never logged.
+    pub token: Secret,
+    /// Support channels (snowflakes); their threads are watched too.
+    pub guild_channels: Vec<u64>,
+    pub direct_messages: bool,
+    /// Ignore messages written by bots (the bot's own are always ignored).
+    pub ignore_bots: bool,
+    /// The REST base (`https://discord.com`; a test's fake): requests go to `<api_url>/api/v10`.
+    pub api_url: Option<String>,
+    /// The gateway URL; by default the one `GET /gateway/bot` names.
+    pub gateway_url: Option<String>,
+    /// Attachments larger than this are not downloaded: the case keeps their metadata with an
+    /// `omitted_reason`.
+    pub max_file_bytes: u64,
+    pub batch_size: usize,
+    /// How many times in a row one message may fail to append while others succeed before it
+    /// is dead-lettered.
+    pub poison_after: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

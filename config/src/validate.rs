@@ -7,6 +7,7 @@
 //! config.
 
 mod conversations;
+mod discord;
 mod durability;
 mod email;
 mod secret;
@@ -170,6 +171,9 @@ fn channels(
         let channel = match channel {
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Discord(raw)) => {
+                ChannelConfig::Discord(discord::validate(raw, &path, secrets, errors))
             }
             None => continue,
         };
