@@ -31,6 +31,11 @@ pub enum ChannelError {
     Protocol { detail: String },
     #[error("checkpoint store failed: {detail}")]
     Checkpoint { detail: String },
+    /// The provider refused the channel's configuration for good (a bad bot token, a
+    /// privileged intent not enabled): only an operator can fix it, so the gateway stops
+    /// non-zero instead of retrying forever.
+    #[error("{endpoint} refused the channel: {detail}")]
+    Refused { endpoint: String, detail: String },
     #[error("channel shut down")]
     Shutdown,
 }
@@ -44,6 +49,11 @@ impl ChannelError {
                 | ChannelError::Protocol { .. }
                 | ChannelError::Checkpoint { .. }
         )
+    }
+
+    /// True when retrying cannot help and the process should stop with an error.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ChannelError::Refused { .. })
     }
 
     /// The least time to wait before calling the channel again, when the channel asks for more
@@ -66,6 +76,7 @@ impl ChannelError {
             ChannelError::Mailbox { .. } => "mailbox",
             ChannelError::Protocol { .. } => "protocol",
             ChannelError::Checkpoint { .. } => "checkpoint",
+            ChannelError::Refused { .. } => "refused",
             ChannelError::Shutdown => "shutdown",
         }
     }

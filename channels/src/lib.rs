@@ -11,6 +11,8 @@ mod normalize;
 pub mod push;
 pub mod webhook;
 
+#[cfg(feature = "discord")]
+pub mod discord;
 #[cfg(feature = "email")]
 pub mod email;
 

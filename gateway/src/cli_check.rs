@@ -43,6 +43,15 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (email): FAILED: {e}", email.name);
                 }
             },
+            ChannelConfig::Discord(discord) => {
+                match intake_channels::discord::check(discord).await {
+                    Ok(report) => println!("channel {} (discord): ok: {report}", discord.name),
+                    Err(e) => {
+                        failures += 1;
+                        println!("channel {} (discord): FAILED: {e}", discord.name);
+                    }
+                }
+            }
         }
     }
     Ok(if failures == 0 {

@@ -21,6 +21,10 @@ pub fn launch(
 ) {
     match config {
         ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
+        ChannelConfig::Discord(c) => match intake_channels::discord::build(c, ctx) {
+            Ok(built) => launcher.launch(built),
+            Err(e) => launcher.shutdown.fatal.raise(&format!("cannot start channel: {e}")),
+        },
     }
 }
 

@@ -172,6 +172,13 @@ impl<C: Channel> Front<C> {
                 Waited::Batch(batch)
             }
             Err(ChannelError::Shutdown) => Waited::Stopped,
+            Err(e) if e.is_fatal() => {
+                // Only an operator can fix it (a refused token): stop non-zero, not retry forever.
+                self.channel_failed(part, &e);
+                let reason = format!("channel {}: {e}", self.channel.name());
+                self.committer.shutdown.fatal.raise(&reason);
+                Waited::Stopped
+            }
             Err(e) => {
                 self.channel_failed(part, &e);
                 // A channel may ask for a longer pause (a rejected login: servers lock accounts
