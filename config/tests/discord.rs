@@ -30,7 +30,10 @@ fn defaults_and_ids_as_integers_or_strings() -> Result<(), ConfigErrors> {
     ))?;
     assert_eq!(d.name, "dc");
     assert_eq!(d.token.expose(), TOKEN);
-    assert_eq!(d.guild_channels, vec![1180000000000000001, 290926798999357250]);
+    assert_eq!(
+        d.guild_channels,
+        vec![1180000000000000001, 290926798999357250]
+    );
     assert!(d.direct_messages && d.ignore_bots);
     assert_eq!(d.max_file_bytes, 25 * 1024 * 1024);
     assert_eq!((d.api_url, d.gateway_url), (None, None));
@@ -48,7 +51,10 @@ fn every_key_set() -> Result<(), ConfigErrors> {
     assert!(!d.ignore_bots);
     assert_eq!(d.api_url.as_deref(), Some("http://127.0.0.1:9000"));
     assert_eq!(d.gateway_url.as_deref(), Some("ws://localhost:9001"));
-    assert_eq!((d.max_file_bytes, d.batch_size, d.poison_after), (1024, 7, 2));
+    assert_eq!(
+        (d.max_file_bytes, d.batch_size, d.poison_after),
+        (1024, 7, 2)
+    );
     assert!(!format!("{d:?}").contains("do-not-print"));
     Ok(())
 }
@@ -88,7 +94,9 @@ fn broken_values_name_their_key_path() {
 fn the_commented_example_parses_once_uncommented() -> Result<(), Box<dyn std::error::Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/intake.example.toml");
     let text = std::fs::read_to_string(path)?;
-    let start = text.find("# [[channels]]\n# type = \"discord\"").ok_or("no discord example")?;
+    let start = text
+        .find("# [[channels]]\n# type = \"discord\"")
+        .ok_or("no discord example")?;
     let block: String = text[start..]
         .lines()
         .take_while(|l| l.starts_with('#'))
@@ -98,6 +106,9 @@ fn the_commented_example_parses_once_uncommented() -> Result<(), Box<dyn std::er
         .collect();
     let d = only_discord(&block)?;
     assert_eq!(d.name, "discord-support");
-    assert_eq!(d.guild_channels, vec![1180000000000000001, 1180000000000000002]);
+    assert_eq!(
+        d.guild_channels,
+        vec![1180000000000000001, 1180000000000000002]
+    );
     Ok(())
 }

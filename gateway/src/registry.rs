@@ -23,7 +23,10 @@ pub fn launch(
         ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
         ChannelConfig::Discord(c) => match intake_channels::discord::build(c, ctx) {
             Ok(built) => launcher.launch(built),
-            Err(e) => launcher.shutdown.fatal.raise(&format!("cannot start channel: {e}")),
+            Err(e) => launcher
+                .shutdown
+                .fatal
+                .raise(&format!("cannot start channel: {e}")),
         },
     }
 }

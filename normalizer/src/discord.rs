@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::case::{
-    Attachment, Body, Case, ChannelKind, ChannelRef, Classification, Conversation, Disposition,
-    DiscordSource, DiscordUser, Event, Party, PartyKind, Recipients, SCHEMA_VERSION, Source,
+    Attachment, Body, Case, ChannelKind, ChannelRef, Classification, Conversation, DiscordSource,
+    DiscordUser, Disposition, Event, Party, PartyKind, Recipients, SCHEMA_VERSION, Source,
     ThreadHint,
 };
 use crate::error::NormalizeError;
@@ -78,8 +78,12 @@ pub fn normalize_discord<'a>(
         .and_then(|r| r.message_id.as_ref())
         .map(|id| id.0.clone());
 
+    let chat_key = format!("discord:{}:{}", ctx.channel_name, source.channel_id);
     let mut hints = vec![
-        hint("chat", format!("{}:{}", ctx.channel_name, source.channel_id)),
+        hint(
+            "chat",
+            format!("{}:{}", ctx.channel_name, source.channel_id),
+        ),
         hint("message_id", message_hint(&message.id.0)),
     ];
     if let Some(parent) = &replied_to {
@@ -93,7 +97,9 @@ pub fn normalize_discord<'a>(
     let mut classification = Classification::default();
     if bot {
         classification.auto_submitted = true;
-        classification.reasons.push("discord: author is a bot".into());
+        classification
+            .reasons
+            .push("discord: author is a bot".into());
     }
 
     let raw_sha256 = ctx
@@ -125,8 +131,9 @@ pub fn normalize_discord<'a>(
             imap: None,
             discord: Some(source),
         },
+        // Provisional: the chat; the gateway resolves hints (the idle window) into the key.
         conversation: Conversation {
-            key: String::new(),
+            key: chat_key,
             is_new: false,
             hints,
         },
@@ -206,7 +213,13 @@ fn attachment<'a>(
     let content_type = meta
         .content_type
         .as_deref()
-        .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .filter(|t| is_media_type(t))
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let (sha256, blob_ref, omitted_reason, size) = match file {
@@ -235,7 +248,8 @@ fn attachment<'a>(
 
 /// `type/subtype` with the characters the schema allows.
 fn is_media_type(value: &str) -> bool {
-    let allowed = |s: &str| !s.is_empty() && s.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b'/');
+    let allowed =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b'/');
     value
         .split_once('/')
         .is_some_and(|(kind, sub)| allowed(kind) && allowed(sub))

@@ -5,8 +5,8 @@
 //! attachments) the caller must store before the case is appended.
 
 pub mod case;
-pub mod discord;
 pub mod dead_letter;
+pub mod discord;
 pub mod email;
 pub mod error;
 pub mod language;

@@ -151,7 +151,10 @@ pub(super) async fn start(
     api_url: Option<&str>,
     gateway_url: Option<&str>,
 ) -> Result<Feed, ChannelError> {
-    let endpoint = gateway_url.or(api_url).unwrap_or("discord gateway").to_string();
+    let endpoint = gateway_url
+        .or(api_url)
+        .unwrap_or("discord gateway")
+        .to_string();
     let mut http = HttpBuilder::new(token);
     if let Some(api) = api_url {
         // serenity's own rate limiter ignores a proxy base; our REST calls keep the limits.
@@ -214,7 +217,9 @@ fn refusal(e: &GatewayError, endpoint: &str) -> ChannelError {
         GatewayError::DisallowedGatewayIntents => refused(
             "a privileged intent is not enabled for this bot (close code 4014): enable MESSAGE CONTENT in the developer portal",
         ),
-        GatewayError::InvalidGatewayIntents => refused("the intents were refused (close code 4013)"),
+        GatewayError::InvalidGatewayIntents => {
+            refused("the intents were refused (close code 4013)")
+        }
         other => ChannelError::Connect {
             endpoint: endpoint.to_string(),
             detail: format!("gateway: {}", gateway_kind(other)),

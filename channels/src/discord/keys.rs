@@ -21,6 +21,9 @@ mod tests {
     #[test]
     fn keys_name_channel_and_message() {
         assert_eq!(message_key(290, 334), "discord:290:334");
-        assert_eq!(edit_key(290, 334, 1_500_000), "discord:290:334:edit:1500000");
+        assert_eq!(
+            edit_key(290, 334, 1_500_000),
+            "discord:290:334:edit:1500000"
+        );
     }
 }

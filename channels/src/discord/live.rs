@@ -108,13 +108,30 @@ impl DiscordSource {
 
     /// The message at the front of the queue as a live event, or None when it is not ours.
     async fn live_message(&mut self) -> Result<Option<LiveEvent>, ChannelError> {
-        let Some((_, FeedEvent::Message { json, id, channel, guild, author, bot, edited_ms })) =
-            self.queue.front()
+        let Some((
+            _,
+            FeedEvent::Message {
+                json,
+                id,
+                channel,
+                guild,
+                author,
+                bot,
+                edited_ms,
+            },
+        )) = self.queue.front()
         else {
             return Ok(None);
         };
-        let (json, id, channel, guild, author, bot, edited_ms) =
-            (json.clone(), *id, *channel, *guild, *author, *bot, *edited_ms);
+        let (json, id, channel, guild, author, bot, edited_ms) = (
+            json.clone(),
+            *id,
+            *channel,
+            *guild,
+            *author,
+            *bot,
+            *edited_ms,
+        );
         if self.skipped(author, bot) {
             return Ok(None);
         }

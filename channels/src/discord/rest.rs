@@ -54,19 +54,20 @@ pub(super) struct Rest {
 
 impl std::fmt::Debug for Rest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rest").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Rest")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
 impl Rest {
     /// `base`: `https://discord.com` or a test's fake.
     pub(super) fn new(base: &str, token: &str) -> Result<Rest, ChannelError> {
-        let mut auth = HeaderValue::from_str(&format!("Bot {token}")).map_err(|_| {
-            ChannelError::Refused {
+        let mut auth =
+            HeaderValue::from_str(&format!("Bot {token}")).map_err(|_| ChannelError::Refused {
                 endpoint: base.to_string(),
                 detail: "the token is not a valid header value".into(),
-            }
-        })?;
+            })?;
         auth.set_sensitive(true);
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -104,15 +105,22 @@ impl Rest {
 
     /// What `channel` is (a DM, a text channel, a thread and its parent); None when we may
     /// not see it.
-    pub(super) async fn channel(&mut self, channel: u64) -> Result<Option<ChannelObject>, ChannelError> {
+    pub(super) async fn channel(
+        &mut self,
+        channel: u64,
+    ) -> Result<Option<ChannelObject>, ChannelError> {
         let url = format!("{}{API}/channels/{channel}", self.base);
         match self.get("channel", &url, true).await? {
             Reply::Refused(_) => Ok(None),
-            Reply::Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|_| {
-                ChannelError::Protocol {
-                    detail: format!("channel {channel}: the description is not a channel object"),
-                }
-            }),
+            Reply::Ok(body) => {
+                serde_json::from_slice(&body)
+                    .map(Some)
+                    .map_err(|_| ChannelError::Protocol {
+                        detail: format!(
+                            "channel {channel}: the description is not a channel object"
+                        ),
+                    })
+            }
         }
     }
 
@@ -127,10 +135,19 @@ impl Rest {
 
     /// An attachment's bytes, unless larger than `max` (then None). The URL comes from the
     /// message; the token is not sent there (attachment URLs are signed).
-    pub(super) async fn download(&mut self, url: &str, max: u64) -> Result<Result<Vec<u8>, String>, ChannelError> {
+    pub(super) async fn download(
+        &mut self,
+        url: &str,
+        max: u64,
+    ) -> Result<Result<Vec<u8>, String>, ChannelError> {
         let mut response = match self.send("attachments", url, false).await? {
             Ok(response) => response,
-            Err(status) => return Ok(Err(format!("download refused (status {})", status.as_u16()))),
+            Err(status) => {
+                return Ok(Err(format!(
+                    "download refused (status {})",
+                    status.as_u16()
+                )));
+            }
         };
         if response.content_length().is_some_and(|len| len > max) {
             return Ok(Err(format!("larger than max_file_bytes ({max} bytes)")));
@@ -174,13 +191,18 @@ impl Rest {
             let response = request.send().await.map_err(|e| self.io_error(&e))?;
             let status = response.status();
             if let Some(wait) = bucket_empty(response.headers()) {
-                self.next_allowed.insert(route.to_string(), Instant::now() + wait);
+                self.next_allowed
+                    .insert(route.to_string(), Instant::now() + wait);
             }
             match status {
                 s if s.is_success() => return Ok(Ok(response)),
                 StatusCode::TOO_MANY_REQUESTS => {
                     let wait = retry_after(response).await;
-                    warn!(route, wait_ms = wait.as_millis() as u64, "discord rate limit, waiting");
+                    warn!(
+                        route,
+                        wait_ms = wait.as_millis() as u64,
+                        "discord rate limit, waiting"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 StatusCode::UNAUTHORIZED => {

@@ -125,13 +125,19 @@ fn channel_ids(values: Option<Vec<Value>>, path: &str, errors: &mut ConfigErrors
 fn url_override(url: String, schemes: &[&str], path: &str, errors: &mut ConfigErrors) -> String {
     let url = url.trim().trim_end_matches('/').to_string();
     let Some((scheme, rest)) = url.split_once("://") else {
-        errors.push(path, format!("expected a {}:// URL", schemes.join(":// or ")));
+        errors.push(
+            path,
+            format!("expected a {}:// URL", schemes.join(":// or ")),
+        );
         return url;
     };
     let host = host_of(rest);
     let secure = schemes.first().is_some_and(|s| *s == scheme);
     if !schemes.contains(&scheme) || host.is_empty() {
-        errors.push(path, format!("expected a {}:// URL", schemes.join(":// or ")));
+        errors.push(
+            path,
+            format!("expected a {}:// URL", schemes.join(":// or ")),
+        );
     } else if !secure && !is_loopback(host) {
         errors.push(
             path,
@@ -145,7 +151,11 @@ fn url_override(url: String, schemes: &[&str], path: &str, errors: &mut ConfigEr
 fn host_of(rest: &str) -> &str {
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.starts_with('[') {
-        return authority.find(']').map_or(authority, |end| &authority[..=end]);
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
     }
-    authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
 }

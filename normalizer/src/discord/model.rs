@@ -1,8 +1,8 @@
 //! The parts of Discord's message object the case reads. Discord sends snowflakes as strings;
 //! numbers are accepted too (some libraries re-serialize them so), and kept as decimal text.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::error::NormalizeError;
 

@@ -87,7 +87,12 @@ async fn send(ws: &mut Ws, out: Out) -> bool {
     }
 }
 
-fn handle(payload: &Value, state: &Arc<Mutex<State>>, number: u64, tx: &mpsc::UnboundedSender<Out>) -> Vec<Out> {
+fn handle(
+    payload: &Value,
+    state: &Arc<Mutex<State>>,
+    number: u64,
+    tx: &mpsc::UnboundedSender<Out>,
+) -> Vec<Out> {
     let op = payload["op"].as_u64().unwrap_or(u64::MAX);
     let data = &payload["d"];
     let mut s = lock(state);
@@ -118,7 +123,12 @@ fn handle(payload: &Value, state: &Arc<Mutex<State>>, number: u64, tx: &mpsc::Un
                 },
             })
             .to_string();
-            s.session = Some(Session { id, seq: 1, buffer: Vec::new(), valid: true });
+            s.session = Some(Session {
+                id,
+                seq: 1,
+                buffer: Vec::new(),
+                valid: true,
+            });
             s.conn = Some((number, tx.clone()));
             vec![Out::Text(ready)]
         }

@@ -132,7 +132,11 @@ impl FakeDiscord {
             let mut s = lock(&state);
             s.base_url = api_url.clone();
         }
-        let rest_task = tokio::spawn(rest::serve(rest_listener, state.clone(), gateway_url.clone()));
+        let rest_task = tokio::spawn(rest::serve(
+            rest_listener,
+            state.clone(),
+            gateway_url.clone(),
+        ));
         let ws_task = tokio::spawn(gateway::serve(ws_listener, state.clone()));
         Ok(FakeDiscord {
             state,
@@ -148,18 +152,36 @@ impl FakeDiscord {
 
     /// A guild text channel (type 0).
     pub fn add_channel(&self, id: u64, guild: u64) {
-        self.lock().channels.insert(id, Chan { kind: 0, guild: Some(guild), ..Chan::default() });
+        self.lock().channels.insert(
+            id,
+            Chan {
+                kind: 0,
+                guild: Some(guild),
+                ..Chan::default()
+            },
+        );
     }
 
     /// A public thread (type 11) of `parent`.
     pub fn add_thread(&self, id: u64, guild: u64, parent: u64) {
-        let chan = Chan { kind: 11, guild: Some(guild), parent: Some(parent), ..Chan::default() };
+        let chan = Chan {
+            kind: 11,
+            guild: Some(guild),
+            parent: Some(parent),
+            ..Chan::default()
+        };
         self.lock().channels.insert(id, chan);
     }
 
     /// A DM channel (type 1).
     pub fn add_dm(&self, id: u64) {
-        self.lock().channels.insert(id, Chan { kind: 1, ..Chan::default() });
+        self.lock().channels.insert(
+            id,
+            Chan {
+                kind: 1,
+                ..Chan::default()
+            },
+        );
     }
 
     /// Makes `channel` answer 403 to the bot.
@@ -201,7 +223,8 @@ impl FakeDiscord {
                 "id": file_id.to_string(), "filename": file.filename, "size": file.bytes.len(),
                 "url": url, "proxy_url": url, "content_type": file.content_type,
             }));
-            s.files.insert(file_id, (file.content_type.clone(), file.bytes.clone()));
+            s.files
+                .insert(file_id, (file.content_type.clone(), file.bytes.clone()));
         }
         let mut message = example_message(id, channel, author, content, attachments);
         if let Some(parent) = reply_to {
@@ -210,7 +233,11 @@ impl FakeDiscord {
                 json!({ "message_id": parent.to_string(), "channel_id": channel.to_string() });
         }
         let guild = s.channels.get(&channel).and_then(|c| c.guild);
-        s.channels.entry(channel).or_default().messages.insert(id, message.clone());
+        s.channels
+            .entry(channel)
+            .or_default()
+            .messages
+            .insert(id, message.clone());
         if let Some(guild) = guild {
             message["guild_id"] = json!(guild.to_string());
         }
@@ -222,7 +249,10 @@ impl FakeDiscord {
     pub fn edit(&self, channel: u64, id: u64, content: &str) {
         let mut s = self.lock();
         let stamp = timestamp_now();
-        let Some(message) = s.channels.get_mut(&channel).and_then(|c| c.messages.get_mut(&id))
+        let Some(message) = s
+            .channels
+            .get_mut(&channel)
+            .and_then(|c| c.messages.get_mut(&id))
         else {
             return;
         };
@@ -285,7 +315,9 @@ impl FakeDiscord {
 impl State {
     /// Snowflakes from the clock, strictly increasing.
     fn next_id(&mut self) -> u64 {
-        let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let id = ((ms - DISCORD_EPOCH_MS) << 22).max(self.last_id + 1);
         self.last_id = id;
         id
@@ -311,11 +343,18 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 fn timestamp_now() -> String {
     let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// A message shaped like the Discord API documentation's example message object.
-fn example_message(id: u64, channel: u64, author: &Author, content: &str, attachments: Vec<Value>) -> Value {
+fn example_message(
+    id: u64,
+    channel: u64,
+    author: &Author,
+    content: &str,
+    attachments: Vec<Value>,
+) -> Value {
     json!({
         "reactions": [],
         "attachments": attachments,

@@ -18,7 +18,11 @@ struct App {
     gateway_url: String,
 }
 
-pub(super) async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>, gateway_url: String) {
+pub(super) async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<Mutex<State>>,
+    gateway_url: String,
+) {
     let app = Router::new()
         .route("/api/v10/gateway", get(gateway))
         .route("/api/v10/gateway/bot", get(gateway_bot))
@@ -32,11 +36,18 @@ pub(super) async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<St
 
 fn authorized(app: &App, headers: &HeaderMap) -> bool {
     let expected = format!("Bot {}", lock(&app.state).token);
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(expected.as_str())
 }
 
 fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "401: Unauthorized", "code": 0}))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"message": "401: Unauthorized", "code": 0})),
+    )
+        .into_response()
 }
 
 async fn gateway(Extract(app): Extract<App>) -> Response {
@@ -71,10 +82,18 @@ async fn channel(Extract(app): Extract<App>, headers: HeaderMap, Path(id): Path<
     }
     let s = lock(&app.state);
     if s.hidden.contains(&id) {
-        return (StatusCode::FORBIDDEN, axum::Json(json!({"message": "Missing Access", "code": 50001}))).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"message": "Missing Access", "code": 50001})),
+        )
+            .into_response();
     }
     let Some(chan) = s.channels.get(&id) else {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Unknown Channel", "code": 10003})),
+        )
+            .into_response();
     };
     let mut body = json!({ "id": id.to_string(), "type": chan.kind });
     if let Some(guild) = chan.guild {
@@ -102,11 +121,21 @@ async fn messages(
     if s.rate_limit_next > 0 {
         s.rate_limit_next -= 1;
         s.rate_limited += 1;
-        let body = json!({"message": "You are being rate limited.", "retry_after": 0.05, "global": false});
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], axum::Json(body)).into_response();
+        let body =
+            json!({"message": "You are being rate limited.", "retry_after": 0.05, "global": false});
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            axum::Json(body),
+        )
+            .into_response();
     }
     if s.hidden.contains(&id) {
-        return (StatusCode::FORBIDDEN, axum::Json(json!({"message": "Missing Access", "code": 50001}))).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"message": "Missing Access", "code": 50001})),
+        )
+            .into_response();
     }
     let query: HashMap<&str, &str> = uri
         .query()
@@ -115,26 +144,49 @@ async fn messages(
         .filter_map(|pair| pair.split_once('='))
         .collect();
     let after: u64 = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
-    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
     let Some(chan) = s.channels.get(&id) else {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Unknown Channel", "code": 10003}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Unknown Channel", "code": 10003})),
+        )
+            .into_response();
     };
-    let mut page: Vec<serde_json::Value> =
-        chan.messages.range(after + 1..).take(limit).map(|(_, m)| m.clone()).collect();
+    let mut page: Vec<serde_json::Value> = chan
+        .messages
+        .range(after + 1..)
+        .take(limit)
+        .map(|(_, m)| m.clone())
+        .collect();
     page.reverse();
     // Every third call empties the bucket briefly, so the client has to honour the headers.
     let remaining = if s.history_calls % 3 == 0 { "0" } else { "4" };
     (
-        [("x-ratelimit-limit", "5"), ("x-ratelimit-remaining", remaining), ("x-ratelimit-reset-after", "0.02")],
+        [
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", remaining),
+            ("x-ratelimit-reset-after", "0.02"),
+        ],
         axum::Json(page),
     )
         .into_response()
 }
 
-async fn attachment(Extract(app): Extract<App>, Path((id, _name)): Path<(u64, String)>) -> Response {
+async fn attachment(
+    Extract(app): Extract<App>,
+    Path((id, _name)): Path<(u64, String)>,
+) -> Response {
     let s = lock(&app.state);
     match s.files.get(&id) {
-        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type.clone())], bytes.clone()).into_response(),
+        Some((content_type, bytes)) => (
+            [(header::CONTENT_TYPE, content_type.clone())],
+            bytes.clone(),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
