@@ -86,12 +86,12 @@ impl DiscordSource {
                     None
                 }
                 FeedEvent::Ended(result) => {
-                    if let Err(e) = result {
-                        if e.is_fatal() {
-                            let error = clone_refusal(e);
-                            self.queue.pop_front();
-                            return Err(error);
-                        }
+                    if let Err(e) = result
+                        && e.is_fatal()
+                    {
+                        let error = clone_refusal(e);
+                        self.queue.pop_front();
+                        return Err(error);
                     }
                     self.feed = None;
                     self.lost = Some("gateway client ended".into());
