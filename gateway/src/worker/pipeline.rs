@@ -138,14 +138,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_store_whose_sync_failed_raises_the_fatal_signal() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = BlobStore::new(dir.path());
-        blobs.ensure_root().unwrap();
-        blobs.fail_as_if_synced_badly();
-        let shutdown = Shutdown::default();
-        let stage = PrepareStage {
+    /// An email prepare stage over `blobs`.
+    fn stage(blobs: BlobStore, shutdown: &Shutdown) -> PrepareStage {
+        PrepareStage {
             prepare: PrepareContext {
                 channel: super::super::channel_ref(ChannelKind::Email, "support"),
                 blobs,
@@ -156,7 +151,17 @@ mod tests {
             },
             health: Health::new(),
             shutdown: shutdown.clone(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_whose_sync_failed_raises_the_fatal_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path());
+        blobs.ensure_root().unwrap();
+        blobs.fail_as_if_synced_badly();
+        let shutdown = Shutdown::default();
+        let stage = stage(blobs, &shutdown);
         let fatal = shutdown.fatal.clone();
         let running = tokio::spawn(async move { stage.run(vec![inbound()]).await.is_some() });
         let reason = tokio::time::timeout(Duration::from_secs(5), fatal.raised())
@@ -173,18 +178,7 @@ mod tests {
         let blobs = BlobStore::new(dir.path());
         blobs.ensure_root().unwrap();
         let shutdown = Shutdown::default();
-        let stage = PrepareStage {
-            prepare: PrepareContext {
-                channel: super::super::channel_ref(ChannelKind::Email, "support"),
-                blobs,
-                normalizer: Arc::new(EmailNormalizer {
-                    authserv_id: None,
-                    shared: Arc::default(),
-                }),
-            },
-            health: Health::new(),
-            shutdown: shutdown.clone(),
-        };
+        let stage = stage(blobs, &shutdown);
         let batch = stage.run(vec![inbound()]).await.expect("prepared");
         assert_eq!(batch.items.len(), 1);
         let raised =
