@@ -18,8 +18,16 @@ pub enum Format {
     Json,
 }
 
-/// Targets that may log secrets or message bodies at debug/trace level.
-const MUTED: &[&str] = &["async_imap=warn", "imap_proto=warn", "redis=warn"];
+/// Targets that may log secrets or message bodies at debug/trace level. serenity logs a
+/// gateway payload it cannot parse (a message's text) at warn, so only its errors pass.
+const MUTED: &[&str] = &[
+    "async_imap=warn",
+    "imap_proto=warn",
+    "redis=warn",
+    "serenity=error",
+    "tungstenite=warn",
+    "tokio_tungstenite=warn",
+];
 
 /// The format chosen at start-up, for [`fatal`].
 static FORMAT: OnceLock<Format> = OnceLock::new();
