@@ -19,14 +19,19 @@ const SETTLE: Duration = Duration::from_millis(40);
 impl DiscordSource {
     pub(super) async fn next_live(&mut self) -> Result<LiveEvent, ChannelError> {
         loop {
-            if let Some(reason) = self.lost.take() {
-                return Ok(LiveEvent::Lost { reason });
-            }
             if let Some(event) = self.handle_settled().await? {
                 return Ok(event);
             }
+            if let Some(reason) = self.lost.take() {
+                return Ok(LiveEvent::Lost { reason });
+            }
             let settle_at = self.queue.front().map(|(at, _)| *at + SETTLE);
             let Some(feed) = self.feed.as_mut() else {
+                // What the feed delivered before it stopped still goes out first.
+                if let Some(at) = settle_at {
+                    tokio::time::sleep_until(at).await;
+                    continue;
+                }
                 return Ok(LiveEvent::Lost {
                     reason: "gateway client not running".into(),
                 });
@@ -45,7 +50,7 @@ impl DiscordSource {
     }
 
     /// Queues `event` in id order among the messages (control events keep their place).
-    fn enqueue(&mut self, event: FeedEvent) {
+    pub(super) fn enqueue(&mut self, event: FeedEvent) {
         let now = Instant::now();
         let key = |e: &FeedEvent| match e {
             FeedEvent::Message { id, .. } => Some(*id),

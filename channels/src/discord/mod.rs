@@ -30,6 +30,8 @@ mod live;
 mod message;
 mod normalize;
 mod rest;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
