@@ -260,6 +260,9 @@ struct Poster {
     rng: rand::rngs::StdRng,
     dms: Vec<u64>,
     posted: Vec<(u64, u64)>,
+    /// What was happening when each message was posted, to explain a missing one.
+    phase: String,
+    phases: HashMap<u64, String>,
 }
 
 impl Poster {
@@ -304,17 +307,21 @@ async fn every_message_once_across_kills_reconnects_and_invalid_sessions() {
         rng: rand::rngs::StdRng::seed_from_u64(seed),
         dms: Vec::new(),
         posted: Vec::new(),
+        phase: String::new(),
+        phases: HashMap::new(),
     };
 
     let mut gateway = spawn(&config, TOKEN, Stdio::inherit());
     live(&fake).await;
     for round in 0..10 {
+        poster.phase = format!("round {round}, live");
         poster.post(6);
         let pause = poster.rng.random_range(0..300);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         poster.post(3);
         if round % 2 == 0 {
             drop(gateway); // SIGKILL
+            poster.phase = format!("round {round}, killed");
             poster.post(5);
             if round == 4 {
                 fake.rate_limit_history(3);
@@ -326,6 +333,7 @@ async fn every_message_once_across_kills_reconnects_and_invalid_sessions() {
                 3 => fake.request_reconnect(),
                 _ => fake.invalidate_session(),
             }
+            poster.phase = format!("round {round}, after the fault");
             poster.post(5);
         }
         live(&fake).await;
@@ -344,10 +352,31 @@ async fn every_message_once_across_kills_reconnects_and_invalid_sessions() {
         );
         poster.posted.push((dm, id));
     }
+    poster.phase = "final".into();
     poster.post(3);
 
     let expected = poster.posted.len();
-    common::wait_for_total(&redis, expected as u64, Duration::from_secs(90)).await;
+    let landed = intake_tests::wait::wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async { common::total(&redis).await >= expected as u64 },
+    )
+    .await;
+    if landed.is_err() {
+        let (cases, _) = common::entries(&redis).await;
+        let keys: Vec<&str> = cases
+            .iter()
+            .filter_map(|(_, f)| f.get("idempotency_key").map(String::as_str))
+            .collect();
+        let missing: Vec<String> = poster
+            .posted
+            .iter()
+            .filter(|(c, id)| !keys.contains(&format!("discord:{c}:{id}").as_str()))
+            .map(|(c, id)| format!("{c}:{id} ({})", poster.phases[id]))
+            .collect();
+        panic!("missing {missing:?}");
+    }
+    common::wait_for_total(&redis, expected as u64, Duration::from_secs(5)).await;
     let keys = common::assert_exactly_once(&redis, expected).await;
     for (channel, id) in &poster.posted {
         assert!(

@@ -1,9 +1,10 @@
 //! The live feed: serenity's gateway client (HELLO, IDENTIFY, heartbeats, RESUME with replay)
 //! with a raw event handler that forwards message events, READYs and the client's end.
 //!
-//! serenity hands each raw event to its own spawned task, so two events may reach the queue in
-//! another order than they were sent; the source re-sorts what arrives close together and
-//! treats anything still out of order as a loss (reconnect and backfill), never a skip.
+//! serenity hands each raw event to its own spawned task; on the client's own current-thread
+//! runtime those run in spawn order, so events reach the queue in the order they were sent.
+//! The source still re-sorts what arrives close together and treats anything out of order as
+//! a loss (reconnect and backfill) that it logs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +13,7 @@ use serenity::all::{
     ClientBuilder, Context, Event, GatewayError, GatewayIntents, HttpBuilder, RawEventHandler,
     ShardManager,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 use crate::ChannelError;
@@ -145,7 +146,13 @@ fn edit(update: &serenity::all::MessageUpdateEvent) -> Option<FeedEvent> {
 }
 
 /// Starts the client: gateway URL from `GET /gateway` (or `gateway_url`), IDENTIFY with the
-/// intents the channel needs. Returns at once; the READY (or the refusal) arrives as an event.
+/// intents the channel needs. Returns once the client is built; the READY (or the refusal)
+/// arrives as an event.
+///
+/// The client runs on its own thread with a current-thread runtime: serenity spawns one task
+/// per raw event, and a current-thread runtime runs tasks in spawn order (the multi-thread
+/// one runs the newest first and lets others steal), so events reach the queue in the order
+/// the gateway sent them.
 pub(super) async fn start(
     token: &str,
     api_url: Option<&str>,
@@ -160,47 +167,96 @@ pub(super) async fn start(
         // serenity's own rate limiter ignores a proxy base; our REST calls keep the limits.
         http = http.proxy(api).ratelimiter_disabled(true);
     }
-    let intents = GatewayIntents::GUILD_MESSAGES
-        | GatewayIntents::DIRECT_MESSAGES
-        | GatewayIntents::MESSAGE_CONTENT;
     let (tx, events) = mpsc::channel(QUEUE);
     let overflowed = Arc::new(AtomicBool::new(false));
     let forward = Forward {
         tx: tx.clone(),
         overflowed: overflowed.clone(),
     };
-    let mut client = ClientBuilder::new_with_http(http.build(), intents)
-        .raw_event_handler(forward)
-        .await
-        .map_err(|e| ChannelError::Connect {
-            endpoint: endpoint.clone(),
-            detail: format!("gateway client: {}", kind_of(&e)),
-        })?;
-    if let Some(url) = gateway_url {
-        *client.ws_url.lock().await = url.to_string();
-    }
-    let manager = client.shard_manager.clone();
-    tokio::spawn(async move {
-        let ended = client.start().await;
-        let result = match ended {
-            Ok(()) => Ok(()),
-            Err(serenity::Error::Gateway(e)) => Err(refusal(&e, &endpoint)),
-            Err(e) => Err(ChannelError::Connect {
-                endpoint: endpoint.clone(),
-                detail: format!("gateway client stopped: {}", kind_of(&e)),
-            }),
-        };
-        info!(ok = result.is_ok(), "discord gateway client ended");
-        // Sent even when full: the end must not be lost behind an overflow.
-        if tx.send(FeedEvent::Ended(result)).await.is_err() {
-            debug!("discord feed dropped before its client ended");
-        }
-    });
+    let (built_tx, built) = oneshot::channel();
+    let gateway_url = gateway_url.map(str::to_string);
+    let failed = |detail: String| ChannelError::Connect {
+        endpoint: endpoint.clone(),
+        detail,
+    };
+    let thread_endpoint = endpoint.clone();
+    std::thread::Builder::new()
+        .name("discord-gateway".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(_) => {
+                    let _ = built_tx.send(Err("no runtime for the gateway client".to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(run(
+                http,
+                forward,
+                gateway_url,
+                built_tx,
+                tx,
+                thread_endpoint,
+            ));
+        })
+        .map_err(|_| failed("cannot start the gateway thread".into()))?;
+    let manager = match built.await {
+        Ok(Ok(manager)) => manager,
+        Ok(Err(detail)) => return Err(failed(detail)),
+        Err(_) => return Err(failed("the gateway thread ended".into())),
+    };
     Ok(Feed {
         events,
         overflowed,
         manager,
     })
+}
+
+/// The gateway thread: builds the client, hands back its shard manager, runs it, and reports
+/// how it ended.
+async fn run(
+    http: HttpBuilder,
+    forward: Forward,
+    gateway_url: Option<String>,
+    built: oneshot::Sender<Result<Arc<ShardManager>, String>>,
+    tx: mpsc::Sender<FeedEvent>,
+    endpoint: String,
+) {
+    let intents = GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT;
+    let mut client = match ClientBuilder::new_with_http(http.build(), intents)
+        .raw_event_handler(forward)
+        .await
+    {
+        Ok(client) => client,
+        Err(e) => {
+            let _ = built.send(Err(format!("gateway client: {}", kind_of(&e))));
+            return;
+        }
+    };
+    if let Some(url) = gateway_url {
+        *client.ws_url.lock().await = url;
+    }
+    if built.send(Ok(client.shard_manager.clone())).is_err() {
+        return;
+    }
+    let result = match client.start().await {
+        Ok(()) => Ok(()),
+        Err(serenity::Error::Gateway(e)) => Err(refusal(&e, &endpoint)),
+        Err(e) => Err(ChannelError::Connect {
+            endpoint: endpoint.clone(),
+            detail: format!("gateway client stopped: {}", kind_of(&e)),
+        }),
+    };
+    info!(ok = result.is_ok(), "discord gateway client ended");
+    // Sent even when full: the end must not be lost behind an overflow.
+    if tx.send(FeedEvent::Ended(result)).await.is_err() {
+        debug!("discord feed dropped before its client ended");
+    }
 }
 
 /// A gateway close that only an operator can fix becomes [`ChannelError::Refused`] (the

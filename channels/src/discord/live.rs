@@ -158,7 +158,9 @@ impl DiscordSource {
         match self.returned.get(&conversation) {
             Some(last) if *last == order_id => return Ok(None),
             Some(last) if *last > order_id => {
-                // Handing it out would be skipped by the merge: read it again by backfill.
+                // Handing it out would be skipped by the merge: read it again by backfill
+                // (which finds it unless a later message's ack moved the cursor past it).
+                warn!(channel = %self.config.name, conversation = %conversation, id, after = *last, "live events out of order");
                 self.lost = Some(format!("live events out of order (message {id})"));
                 return Ok(None);
             }

@@ -74,7 +74,7 @@ pub struct DiscordSource {
     places: HashMap<u64, Option<Place>>,
     /// Live events taken off the feed and not returned yet, with when they arrived.
     queue: VecDeque<(tokio::time::Instant, FeedEvent)>,
-    /// Per conversation, the highest id returned live on this connection.
+    /// Per conversation, the highest id returned live by this process.
     returned: HashMap<String, MessageId>,
     /// A loss to report before anything else.
     lost: Option<String>,
@@ -179,7 +179,8 @@ impl LiveSource for DiscordSource {
             self.queue.clear();
             self.start_feed().await?;
         }
-        self.returned.clear();
+        // `returned` is kept: a live event behind one handed out before the reconnect is
+        // still out of order.
         self.lost = None;
         Ok(snowflake_now())
     }
