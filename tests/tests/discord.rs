@@ -288,6 +288,7 @@ impl Poster {
                 .fake
                 .post(channel, &author, &format!("message {}", self.posted.len()));
             self.posted.push((channel, id));
+            self.phases.insert(id, self.phase.clone());
         }
     }
 }
@@ -351,6 +352,7 @@ async fn every_message_once_across_kills_reconnects_and_invalid_sessions() {
             "one more",
         );
         poster.posted.push((dm, id));
+        poster.phases.insert(id, "last per DM".into());
     }
     poster.phase = "final".into();
     poster.post(3);

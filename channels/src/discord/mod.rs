@@ -52,6 +52,9 @@ use rest::{Reply, Rest};
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Discord's epoch (2015-01-01) in Unix milliseconds: snowflakes count from it.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+/// How far the connect mark is set back, for a local clock behind Discord's: a support
+/// channel seen for the first time starts this much before the connect.
+const CLOCK_MARGIN: Duration = Duration::from_secs(10);
 /// Suffix of the pseudo-conversation that carries a channel's live edits.
 const EDITS: &str = "~edits";
 
@@ -147,9 +150,9 @@ impl DiscordSource {
     }
 }
 
-/// The snowflake of this instant: every message created before it has a lower id.
-fn snowflake_now() -> MessageId {
-    let ms = SystemTime::now()
+/// The lowest snowflake of `at`: every message created before it has a lower id.
+fn snowflake_at(at: SystemTime) -> MessageId {
+    let ms = at
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     ms.saturating_sub(DISCORD_EPOCH_MS) << 22
@@ -173,6 +176,9 @@ impl LiveSource for DiscordSource {
     }
 
     async fn connect(&mut self) -> Result<MessageId, ChannelError> {
+        // Taken before the feed starts: a message it delivers may not be below the mark (a
+        // new support channel starts at the mark). The margin covers a clock behind Discord's.
+        let mark = snowflake_at(SystemTime::now() - CLOCK_MARGIN);
         // A feed still running lost nothing itself (the loss was a new session or an order
         // problem, and it goes on from there): only a stopped one is restarted.
         if self.feed.is_none() {
@@ -182,7 +188,7 @@ impl LiveSource for DiscordSource {
         // `returned` is kept: a live event behind one handed out before the reconnect is
         // still out of order.
         self.lost = None;
-        Ok(snowflake_now())
+        Ok(mark)
     }
 
     async fn next_event(&mut self) -> Result<LiveEvent, ChannelError> {

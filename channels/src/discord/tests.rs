@@ -7,7 +7,7 @@ use intake_config::{DiscordConfig, Secret};
 
 use super::gateway::FeedEvent;
 use super::live::edit_order;
-use super::{DiscordSource, snowflake_now};
+use super::{DiscordSource, snowflake_at};
 use crate::cursor::LiveEvent;
 
 const BOT: u64 = 42;
@@ -97,7 +97,7 @@ async fn own_and_other_bots_messages_are_skipped_and_a_new_session_is_a_loss() {
 
 #[test]
 fn ids_are_snowflakes_and_edits_keep_their_order() {
-    let now = snowflake_now();
+    let now = snowflake_at(std::time::SystemTime::now());
     // 2026 is about 11.9 years after Discord's epoch: (ms << 22).
     assert!(now > 1_500_000_000_000_000_000, "{now}");
     let a = edit_order(1_700_000_000_000, 5);
