@@ -19,7 +19,7 @@ use crate::blobs::BlobStore;
 use crate::checkpoint::RedisCheckpoints;
 use crate::conversation::ConversationStore;
 use crate::error::GatewayError;
-use crate::health::{BLOBS_PART, Health};
+use crate::health::{APPENDS_PART, BLOBS_PART, Health};
 use crate::redis_conn::{self, REDIS_PART};
 use crate::registry::{self, Launcher};
 use crate::sink::{SinkError, StreamSink};
@@ -55,8 +55,11 @@ impl Gateway {
         let conn = redis_conn::connect(&config.redis)?;
         let health = Health::new();
         health.register(REDIS_PART);
-        health.register(BLOBS_PART);
-        health.up(BLOBS_PART);
+        // Up until a write or an append fails: an idle gateway is ready.
+        for part in [BLOBS_PART, APPENDS_PART] {
+            health.register(part);
+            health.up(part);
+        }
         let shutdown = Shutdown::default();
 
         let policy = Arc::new(SharedPolicy {

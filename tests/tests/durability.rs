@@ -18,9 +18,11 @@ use intake_tests::require_server;
 use intake_tests::setup::{CASES, config, email_channel};
 use intake_tests::wait::wait_until;
 
+/// Long enough for a replica on a loaded 2-core machine (CI builds beside the tests) to confirm
+/// in time, so only a paused replica can miss it.
 const ONE_REPLICA: Durability = Durability::Replicas {
     replicas: 1,
-    timeout: Duration::from_millis(300),
+    timeout: Duration::from_secs(2),
 };
 
 fn entry(key: &str) -> Entry {
