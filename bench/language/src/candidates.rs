@@ -69,7 +69,7 @@ impl Candidate {
     /// How many languages the candidate chooses from.
     pub fn languages(self) -> usize {
         match self {
-            Candidate::Intake => whatlang::Lang::all().len(),
+            Candidate::Intake => intake_normalizer::language::LanguageDetector::all().len(),
             Candidate::IntakeOnly12 | Candidate::Whatlang12 => 12,
             Candidate::Lingua12High | Candidate::Lingua12Low => 12,
             Candidate::WhatlangReliable | Candidate::Whatlang => whatlang::Lang::all().len(),

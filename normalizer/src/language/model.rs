@@ -1,0 +1,260 @@
+//! The word model: counts, for each of its languages, the words of the text that the language
+//! uses (`words.rs`) plus a little evidence from letters only some languages write (å, ø, ñ, ł,
+//! ...), and answers only when one language clearly leads.
+//!
+//! Why words and not whatlang's trigrams: the languages that matter for routing here come in
+//! families whose trigram statistics overlap (Danish and Norwegian, Spanish and Portuguese),
+//! while their everyday words differ ("ikke noget"/"ikke noe", "todavía"/"ainda"). Looking up
+//! ~80 words costs a few microseconds whatever the number of candidates; whatlang compares
+//! every candidate's whole profile (~11,000 lookups) for every message.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::words::WORDS;
+
+/// How many languages the word model knows.
+pub(super) const LANGUAGES: usize = WORDS.len();
+
+/// A set of the word model's languages, bit i standing for `WORDS[i]`.
+pub(super) type Mask = u16;
+
+/// Every language of the word model.
+pub(super) const ALL: Mask = (1 << LANGUAGES) - 1;
+
+/// A winner needs this much evidence (about two telling words)...
+const MIN_SCORE: f32 = 2.0;
+/// ...and a lead over the runner-up of this many points, or of this share of its own score,
+/// whichever is larger.
+const MIN_LEAD: f32 = 1.0;
+const MIN_LEAD_SHARE: f32 = 0.1;
+
+/// From this many letters that none of the model's languages writes, the text is taken to be
+/// in another language (a Czech or Turkish message shares enough short words with Spanish or
+/// Polish to mislead the counts).
+const MAX_FOREIGN: usize = 2;
+
+/// Letters of other Latin-script languages, absent from the model's twelve.
+const FOREIGN: &str = "ěřůščžýďťňığşșțăőűđľĺŕėųūįļķņģ";
+
+/// Each occurrence of a telling letter adds this much, at most `LETTER_CAP` times per letter.
+const LETTER_WEIGHT: f32 = 0.5;
+const LETTER_CAP: u32 = 2;
+
+/// Tokens longer than this are ids, hashes or compounds that no list holds.
+const MAX_WORD_BYTES: usize = 24;
+
+/// word -> the languages that use it.
+static VOCABULARY: LazyLock<HashMap<&'static str, Mask>> = LazyLock::new(|| {
+    let mut map: HashMap<&'static str, Mask> = HashMap::with_capacity(2_500);
+    for (i, (_, words)) in WORDS.iter().enumerate() {
+        for word in words.split_whitespace() {
+            *map.entry(word).or_default() |= 1 << i;
+        }
+    }
+    map
+});
+
+/// The ISO 639-1 code of the word model's language `i`.
+pub(super) fn code(i: usize) -> Option<&'static str> {
+    WORDS.get(i).map(|(code, _)| *code)
+}
+
+/// The word model's index of `code`.
+pub(super) fn index(code: &str) -> Option<usize> {
+    WORDS.iter().position(|(c, _)| *c == code)
+}
+
+/// What the model read in a text.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Evidence {
+    /// Alphabetic characters, and of those the ones of the Latin script.
+    pub letters: usize,
+    pub latin: usize,
+    /// Letters none of the model's languages writes (Czech ř, Turkish ı, Romanian ș, ...).
+    foreign: usize,
+    score: [f32; LANGUAGES],
+    /// Known words alone, without letters and spellings.
+    words: [u16; LANGUAGES],
+}
+
+/// The model's answer on one text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// One language clearly leads (its index).
+    Sure(usize),
+    /// Several languages are close; a hint among them may decide.
+    Close(Mask),
+    /// Too few known words: probably a language the model does not know.
+    Weak,
+}
+
+/// Reads `text`, scoring every language of the model.
+pub(super) fn read(text: &str) -> Evidence {
+    let mut evidence = Evidence::default();
+    let mut letter_counts = [0u32; LETTERS.len()];
+    let mut spelling_counts = [0u32; SPELLINGS.len()];
+    let mut word = String::with_capacity(MAX_WORD_BYTES + 4);
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphabetic() {
+            evidence.letters += 1;
+            if is_latin(c) {
+                evidence.latin += 1;
+            }
+            if !c.is_ascii() {
+                let lower = c.to_lowercase().next().unwrap_or(c);
+                if FOREIGN.contains(lower) {
+                    evidence.foreign += 1;
+                }
+                if let Some(i) = LETTERS.iter().position(|(l, _)| *l == lower)
+                    && let Some(count) = letter_counts.get_mut(i)
+                {
+                    *count += 1;
+                }
+            }
+            if word.len() <= MAX_WORD_BYTES {
+                word.extend(c.to_lowercase());
+            }
+            continue;
+        }
+        if !word.is_empty() {
+            if word.len() <= MAX_WORD_BYTES {
+                if let Some(&mask) = VOCABULARY.get(word.as_str()) {
+                    evidence.add(mask, 1.0);
+                    for (i, count) in evidence.words.iter_mut().enumerate() {
+                        *count += (mask >> i) & 1;
+                    }
+                }
+                for (i, (pattern, _)) in SPELLINGS.iter().enumerate() {
+                    let found = match pattern.strip_suffix('$') {
+                        Some(ending) => word.ends_with(ending),
+                        None => word.contains(pattern),
+                    };
+                    if found && let Some(count) = spelling_counts.get_mut(i) {
+                        *count += 1;
+                    }
+                }
+            }
+            word.clear();
+        }
+    }
+    let letters = LETTERS.iter().map(|(_, mask)| mask).zip(letter_counts);
+    let spellings = SPELLINGS.iter().map(|(_, mask)| mask).zip(spelling_counts);
+    for (mask, count) in letters.chain(spellings) {
+        let weight = LETTER_WEIGHT * count.min(LETTER_CAP) as f32;
+        evidence.add(*mask, weight);
+    }
+    evidence
+}
+
+impl Evidence {
+    fn add(&mut self, mask: Mask, weight: f32) {
+        for (i, score) in self.score.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                *score += weight;
+            }
+        }
+    }
+
+    /// Whether language `i` scores at least as high as every other.
+    pub(super) fn leads(&self, i: usize) -> bool {
+        let own = self.score.get(i).copied().unwrap_or(0.0);
+        self.score.iter().all(|&score| score <= own)
+    }
+
+    pub(super) fn verdict(&self) -> Verdict {
+        let mut best = (0, 0.0f32);
+        for (i, &score) in self.score.iter().enumerate() {
+            if score > best.1 {
+                best = (i, score);
+            }
+        }
+        let words = self.words.get(best.0).copied().unwrap_or(0);
+        if best.1 < MIN_SCORE || f32::from(words) < MIN_SCORE || self.foreign >= MAX_FOREIGN {
+            return Verdict::Weak;
+        }
+        let lead = MIN_LEAD.max(best.1 * MIN_LEAD_SHARE);
+        let close: Mask = self
+            .score
+            .iter()
+            .enumerate()
+            .filter(|&(_, &score)| score > best.1 - lead)
+            .fold(0, |mask, (i, _)| mask | 1 << i);
+        if close == 1 << best.0 {
+            Verdict::Sure(best.0)
+        } else {
+            Verdict::Close(close)
+        }
+    }
+}
+
+/// Basic Latin and Latin-1/Extended-A/B letters: the script of every word-model language.
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c)
+}
+
+/// Letters that only some of the languages write, and which (by `WORDS` order: en de sv fr es
+/// nl it pt da nb fi pl).
+const LETTERS: [(char, Mask); 19] = [
+    ('ó', lang("es") | lang("pt") | lang("pl")),
+    ('á', lang("es") | lang("pt")),
+    ('í', lang("es") | lang("pt")),
+    ('ú', lang("es") | lang("pt")),
+    ('ê', lang("fr") | lang("pt")),
+    ('å', lang("sv") | lang("da") | lang("nb")),
+    ('ä', lang("sv") | lang("de") | lang("fi")),
+    ('ö', lang("sv") | lang("de") | lang("fi")),
+    ('ø', lang("da") | lang("nb")),
+    ('æ', lang("da") | lang("nb")),
+    ('ü', lang("de")),
+    ('ß', lang("de")),
+    ('ñ', lang("es")),
+    ('ã', lang("pt")),
+    ('õ', lang("pt")),
+    ('ç', lang("fr") | lang("pt")),
+    ('ł', lang("pl")),
+    ('ę', lang("pl")),
+    ('ą', lang("pl")),
+];
+
+/// Spellings that only some of the languages use, within a word (or at its end, `$`): Danish
+/// "arbejde"/"øje" against Norwegian "arbeide"/"øye", "kj"/"gj", Spanish "-ción" against
+/// Portuguese "-ção", Polish "cz"/"sz"/"rz", Dutch "ij", Finnish long vowels.
+const SPELLINGS: [(&str, Mask); 22] = [
+    ("ej", lang("sv") | lang("da")),
+    ("ei", lang("nb") | lang("de") | lang("nl") | lang("fi")),
+    ("øj", lang("da")),
+    ("øy", lang("nb")),
+    ("kj", lang("nb")),
+    ("gj", lang("nb")),
+    ("hed$", lang("da")),
+    ("het$", lang("nb") | lang("sv")),
+    ("ede$", lang("da") | lang("nl")),
+    ("ción", lang("es")),
+    ("ção", lang("pt")),
+    ("ções", lang("pt")),
+    ("nh", lang("pt")),
+    ("lh", lang("pt")),
+    ("zion", lang("it")),
+    ("ij", lang("nl")),
+    ("sch", lang("de") | lang("nl")),
+    ("cz", lang("pl")),
+    ("sz", lang("pl")),
+    ("rz", lang("pl")),
+    ("ää", lang("fi")),
+    ("yy", lang("fi")),
+];
+
+/// The bit of `code` in `WORDS` order (evaluated at compile time; an unknown code is 0).
+const fn lang(code: &str) -> Mask {
+    let mut i = 0;
+    while i < WORDS.len() {
+        let c = WORDS[i].0.as_bytes();
+        let code = code.as_bytes();
+        if c.len() == 2 && code.len() == 2 && c[0] == code[0] && c[1] == code[1] {
+            return 1 << i;
+        }
+        i += 1;
+    }
+    0
+}
