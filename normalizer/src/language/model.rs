@@ -35,7 +35,7 @@ const MIN_LEAD_SHARE: f32 = 0.1;
 const MAX_FOREIGN: usize = 2;
 
 /// Letters of other Latin-script languages, absent from the model's twelve.
-const FOREIGN: &str = "ěřůščžýďťňığşșțăőűđľĺŕėųūįļķņģ";
+const FOREIGN: &str = "ěřůščžýďťňığşșțăőűđľĺŕėųūįļķņģĉĝĥĵŝŭ";
 
 /// Each occurrence of a telling letter adds this much, at most `LETTER_CAP` times per letter.
 const LETTER_WEIGHT: f32 = 0.5;
@@ -156,6 +156,21 @@ impl Evidence {
         }
     }
 
+    /// Whether the text has letters of another Latin-script language.
+    pub(super) fn foreign(&self) -> bool {
+        self.foreign >= MAX_FOREIGN
+    }
+
+    /// The language with the highest score, if any scored.
+    pub(super) fn leader(&self) -> Option<usize> {
+        let (i, &score) = self
+            .score
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        (score > 0.0).then_some(i)
+    }
+
     /// Whether language `i` scores at least as high as every other.
     pub(super) fn leads(&self, i: usize) -> bool {
         let own = self.score.get(i).copied().unwrap_or(0.0);
@@ -220,7 +235,7 @@ const LETTERS: [(char, Mask); 19] = [
 /// Spellings that only some of the languages use, within a word (or at its end, `$`): Danish
 /// "arbejde"/"øje" against Norwegian "arbeide"/"øye", "kj"/"gj", Spanish "-ción" against
 /// Portuguese "-ção", Polish "cz"/"sz"/"rz", Dutch "ij", Finnish long vowels.
-const SPELLINGS: [(&str, Mask); 22] = [
+const SPELLINGS: [(&str, Mask); 29] = [
     ("ej", lang("sv") | lang("da")),
     ("ei", lang("nb") | lang("de") | lang("nl") | lang("fi")),
     ("øj", lang("da")),
@@ -243,6 +258,13 @@ const SPELLINGS: [(&str, Mask); 22] = [
     ("rz", lang("pl")),
     ("ää", lang("fi")),
     ("yy", lang("fi")),
+    ("öö", lang("fi")),
+    ("ii", lang("fi")),
+    ("ssä$", lang("fi")),
+    ("stä$", lang("fi")),
+    ("llä$", lang("fi")),
+    ("lla$", lang("fi") | lang("es")),
+    ("kk", lang("fi") | lang("da") | lang("nb")),
 ];
 
 /// The bit of `code` in `WORDS` order (evaluated at compile time; an unknown code is 0).
