@@ -9,6 +9,7 @@
 //! every candidate's whole profile (~11,000 lookups) for every message.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use super::words::WORDS;
@@ -44,9 +45,12 @@ const LETTER_CAP: u32 = 2;
 /// Tokens longer than this are ids, hashes or compounds that no list holds.
 const MAX_WORD_BYTES: usize = 24;
 
-/// word -> the languages that use it.
-static VOCABULARY: LazyLock<HashMap<&'static str, Mask>> = LazyLock::new(|| {
-    let mut map: HashMap<&'static str, Mask> = HashMap::with_capacity(2_500);
+/// word -> the languages that use it. Keys are our own word lists, so a fast non-keyed hash
+/// is safe here (std's SipHash was a third of detection's cost).
+type Vocabulary = HashMap<&'static str, Mask, BuildHasherDefault<Fnv>>;
+
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
+    let mut map = Vocabulary::with_capacity_and_hasher(2_500, BuildHasherDefault::default());
     for (i, (_, words)) in WORDS.iter().enumerate() {
         for word in words.split_whitespace() {
             *map.entry(word).or_default() |= 1 << i;
@@ -101,7 +105,13 @@ pub(super) fn read(text: &str) -> Evidence {
             if is_latin(c) {
                 evidence.latin += 1;
             }
-            if !c.is_ascii() {
+            if c.is_ascii() {
+                if word.len() <= MAX_WORD_BYTES {
+                    word.push(c.to_ascii_lowercase());
+                }
+                continue;
+            }
+            {
                 let lower = c.to_lowercase().next().unwrap_or(c);
                 if FOREIGN.contains(lower) {
                     evidence.foreign += 1;
@@ -125,10 +135,13 @@ pub(super) fn read(text: &str) -> Evidence {
                         *count += (mask >> i) & 1;
                     }
                 }
-                for (i, (pattern, _)) in SPELLINGS.iter().enumerate() {
-                    let found = match pattern.strip_suffix('$') {
-                        Some(ending) => word.ends_with(ending),
-                        None => word.contains(pattern),
+                let bytes = word.as_bytes();
+                for (i, (pattern, at_end, _)) in SPELLINGS.iter().enumerate() {
+                    let pattern = pattern.as_bytes();
+                    let found = if *at_end {
+                        bytes.ends_with(pattern)
+                    } else {
+                        contains(bytes, pattern)
                     };
                     if found && let Some(count) = spelling_counts.get_mut(i) {
                         *count += 1;
@@ -139,7 +152,10 @@ pub(super) fn read(text: &str) -> Evidence {
         }
     }
     let letters = LETTERS.iter().map(|(_, mask)| mask).zip(letter_counts);
-    let spellings = SPELLINGS.iter().map(|(_, mask)| mask).zip(spelling_counts);
+    let spellings = SPELLINGS
+        .iter()
+        .map(|(_, _, mask)| mask)
+        .zip(spelling_counts);
     for (mask, count) in letters.chain(spellings) {
         let weight = LETTER_WEIGHT * count.min(LETTER_CAP) as f32;
         evidence.add(*mask, weight);
@@ -232,39 +248,43 @@ const LETTERS: [(char, Mask); 19] = [
     ('ą', lang("pl")),
 ];
 
-/// Spellings that only some of the languages use, within a word (or at its end, `$`): Danish
+/// Spellings that only some of the languages use, within a word (or, `true`, at its end): Danish
 /// "arbejde"/"øje" against Norwegian "arbeide"/"øye", "kj"/"gj", Spanish "-ción" against
 /// Portuguese "-ção", Polish "cz"/"sz"/"rz", Dutch "ij", Finnish long vowels.
-const SPELLINGS: [(&str, Mask); 29] = [
-    ("ej", lang("sv") | lang("da")),
-    ("ei", lang("nb") | lang("de") | lang("nl") | lang("fi")),
-    ("øj", lang("da")),
-    ("øy", lang("nb")),
-    ("kj", lang("nb")),
-    ("gj", lang("nb")),
-    ("hed$", lang("da")),
-    ("het$", lang("nb") | lang("sv")),
-    ("ede$", lang("da") | lang("nl")),
-    ("ción", lang("es")),
-    ("ção", lang("pt")),
-    ("ções", lang("pt")),
-    ("nh", lang("pt")),
-    ("lh", lang("pt")),
-    ("zion", lang("it")),
-    ("ij", lang("nl")),
-    ("sch", lang("de") | lang("nl")),
-    ("cz", lang("pl")),
-    ("sz", lang("pl")),
-    ("rz", lang("pl")),
-    ("ää", lang("fi")),
-    ("yy", lang("fi")),
-    ("öö", lang("fi")),
-    ("ii", lang("fi")),
-    ("ssä$", lang("fi")),
-    ("stä$", lang("fi")),
-    ("llä$", lang("fi")),
-    ("lla$", lang("fi") | lang("es")),
-    ("kk", lang("fi") | lang("da") | lang("nb")),
+const SPELLINGS: [(&str, bool, Mask); 29] = [
+    ("ej", false, lang("sv") | lang("da")),
+    (
+        "ei",
+        false,
+        lang("nb") | lang("de") | lang("nl") | lang("fi"),
+    ),
+    ("øj", false, lang("da")),
+    ("øy", false, lang("nb")),
+    ("kj", false, lang("nb")),
+    ("gj", false, lang("nb")),
+    ("hed", true, lang("da")),
+    ("het", true, lang("nb") | lang("sv")),
+    ("ede", true, lang("da") | lang("nl")),
+    ("ción", false, lang("es")),
+    ("ção", false, lang("pt")),
+    ("ções", false, lang("pt")),
+    ("nh", false, lang("pt")),
+    ("lh", false, lang("pt")),
+    ("zion", false, lang("it")),
+    ("ij", false, lang("nl")),
+    ("sch", false, lang("de") | lang("nl")),
+    ("cz", false, lang("pl")),
+    ("sz", false, lang("pl")),
+    ("rz", false, lang("pl")),
+    ("ää", false, lang("fi")),
+    ("yy", false, lang("fi")),
+    ("öö", false, lang("fi")),
+    ("ii", false, lang("fi")),
+    ("ssä", true, lang("fi")),
+    ("stä", true, lang("fi")),
+    ("llä", true, lang("fi")),
+    ("lla", true, lang("fi") | lang("es")),
+    ("kk", false, lang("fi") | lang("da") | lang("nb")),
 ];
 
 /// The bit of `code` in `WORDS` order (evaluated at compile time; an unknown code is 0).
@@ -279,4 +299,36 @@ const fn lang(code: &str) -> Mask {
         i += 1;
     }
     0
+}
+
+/// Whether `needle` (2-5 bytes) occurs in `hay`: a first-byte filter before comparing, as
+/// most positions fail on the first byte (cheaper than `str::contains` for such short needles).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    hay.windows(needle.len())
+        .any(|window| window.first() == Some(&first) && window == needle)
+}
+
+/// FNV-1a: a few cycles per byte on the short keys of [`VOCABULARY`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
