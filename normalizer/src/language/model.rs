@@ -134,6 +134,10 @@ pub(super) fn read(text: &str) -> Evidence {
                     for (i, count) in evidence.words.iter_mut().enumerate() {
                         *count += (mask >> i) & 1;
                     }
+                    // A known word has told what it can; spellings are for the others (and
+                    // scanning every word for them was half of detection's cost).
+                    word.clear();
+                    continue;
                 }
                 let bytes = word.as_bytes();
                 for (i, (pattern, at_end, _)) in SPELLINGS.iter().enumerate() {
