@@ -42,6 +42,12 @@ const FOREIGN: &str = "ěřůščžýďťňığşșțăőűđľĺŕėųūįļķ�
 const LETTER_WEIGHT: f32 = 0.5;
 const LETTER_CAP: u32 = 2;
 
+/// Every this many known words, reading stops if one language already leads by
+/// [`SETTLED_LEAD`] words: the rest of the window could not change the answer in practice, and
+/// most messages are settled in their first sentence.
+const SETTLED_CHECK_EVERY: usize = 8;
+const SETTLED_LEAD: u16 = 6;
+
 /// Tokens longer than this are ids, hashes or compounds that no list holds.
 const MAX_WORD_BYTES: usize = 24;
 
@@ -99,6 +105,7 @@ pub(super) fn read(text: &str) -> Evidence {
     let mut letter_counts = [0u32; LETTERS.len()];
     let mut spelling_counts = [0u32; SPELLINGS.len()];
     let mut word = String::with_capacity(MAX_WORD_BYTES + 4);
+    let mut known = 0usize;
     for c in text.chars().chain(std::iter::once(' ')) {
         if c.is_alphabetic() {
             evidence.letters += 1;
@@ -137,6 +144,10 @@ pub(super) fn read(text: &str) -> Evidence {
                     // A known word has told what it can; spellings are for the others (and
                     // scanning every word for them was half of detection's cost).
                     word.clear();
+                    known += 1;
+                    if known % SETTLED_CHECK_EVERY == 0 && evidence.settled() {
+                        break;
+                    }
                     continue;
                 }
                 let bytes = word.as_bytes();
@@ -174,6 +185,19 @@ impl Evidence {
                 *score += weight;
             }
         }
+    }
+
+    /// Whether one language leads every other by [`SETTLED_LEAD`] known words.
+    fn settled(&self) -> bool {
+        let mut top = [0u16; 2];
+        for &count in &self.words {
+            if count > top[0] {
+                top = [count, top[0]];
+            } else if count > top[1] {
+                top[1] = count;
+            }
+        }
+        top[0] >= top[1] + SETTLED_LEAD
     }
 
     /// Whether the text has letters of another Latin-script language.
