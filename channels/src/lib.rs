@@ -2,19 +2,24 @@
 //! told to, after their cases are durable: the [`Channel`] trait is that receive/ack contract,
 //! and the gateway's worker is the only caller of `ack`.
 
+mod build;
 mod error;
 mod inbound;
 pub mod memory;
+mod normalize;
+pub mod push;
 
 #[cfg(feature = "email")]
 pub mod email;
 
 use std::future::Future;
 
+pub use build::{BuildContext, Built, DEFAULT_POISON_AFTER, IngestState};
 pub use error::ChannelError;
-pub use inbound::{Inbound, Payload, Receipt, Rejection};
+pub use inbound::{FetchedFile, FileContent, Inbound, Payload, Receipt, Rejection, Wire};
 pub use intake_normalizer::case::ChannelKind;
 pub use memory::MemoryCheckpointStore;
+pub use normalize::{Normalize, NormalizeContext, SharedPolicy};
 
 /// A source of customer messages with at-least-once delivery.
 pub trait Channel: Send + 'static {

@@ -25,10 +25,15 @@ impl fmt::Display for ConfigError {
 }
 
 /// Every problem found in a config; `Display` prints one `path: message` line per error.
+///
+/// It also carries the warnings found on the way (secrets that were not set, when the caller
+/// deferred them; see [`crate::SecretPolicy`]), which `Display` leaves out: a caller reporting
+/// the errors can show them too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 #[error("{}", render(.errors))]
 pub struct ConfigErrors {
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 fn render(errors: &[ConfigError]) -> String {
@@ -46,6 +51,11 @@ impl ConfigErrors {
 
     pub fn errors(&self) -> &[ConfigError] {
         &self.errors
+    }
+
+    /// Problems that do not make the config invalid for the caller (deferred secrets).
+    pub fn warnings(&self) -> &[ConfigError] {
+        &self.warnings
     }
 
     pub fn len(&self) -> usize {
@@ -69,12 +79,35 @@ impl ConfigErrors {
         });
     }
 
+    pub(crate) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(ConfigError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Whether an error was already recorded at exactly `path`.
+    pub(crate) fn has_error_at(&self, path: &str) -> bool {
+        self.errors.iter().any(|e| e.path == path)
+    }
+
     /// `Ok(value)` when nothing was collected, otherwise all collected errors.
     /// Errors are grouped by section in file order (redis, http, blobs, channels[0],
     /// channels[1], ...), keeping the order they were found in within each section.
-    pub(crate) fn into_result<T>(mut self, value: T) -> Result<T, ConfigErrors> {
+    #[cfg(test)]
+    pub(crate) fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
+        self.into_result_with_warnings(value)
+            .map(|(value, _)| value)
+    }
+
+    /// Like [`ConfigErrors::into_result`], handing back the warnings on success.
+    pub(crate) fn into_result_with_warnings<T>(
+        mut self,
+        value: T,
+    ) -> Result<(T, Vec<ConfigError>), ConfigErrors> {
+        self.warnings.sort_by_cached_key(|e| section_rank(&e.path));
         if self.errors.is_empty() {
-            return Ok(value);
+            return Ok((value, self.warnings));
         }
         self.errors.sort_by_cached_key(|e| section_rank(&e.path));
         Err(self)
@@ -93,6 +126,18 @@ impl ConfigErrors {
                 ConfigErrors::single(path_at(input, start), message)
             }
             None => ConfigErrors::single("", format!("TOML syntax error: {message}")),
+        }
+    }
+}
+
+/// Errors found outside this crate (a program's own start-up checks), in the same form.
+impl FromIterator<ConfigError> for ConfigErrors {
+    fn from_iter<I: IntoIterator<Item = ConfigError>>(iter: I) -> Self {
+        let mut errors: Vec<ConfigError> = iter.into_iter().collect();
+        errors.sort_by_cached_key(|e| section_rank(&e.path));
+        ConfigErrors {
+            errors,
+            warnings: Vec::new(),
         }
     }
 }
@@ -118,7 +163,7 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 /// Sort key of a path's first segment: known sections in file order, channels by index,
 /// anything else (unknown top-level keys) last, alphabetically.
 fn section_rank(path: &str) -> (usize, usize, String) {
-    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "channels"];
+    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "conversations", "channels"];
     let head = path.split('.').next().unwrap_or("");
     let (name, index) = match head.split_once('[') {
         Some((name, rest)) => (name, rest.trim_end_matches(']').parse().unwrap_or(0)),

@@ -34,6 +34,9 @@ pub(crate) struct RawRedis {
     pub stream: Option<String>,
     pub dead_letter_stream: Option<String>,
     pub dedupe_ttl: Option<DurationText>,
+    pub durability: Option<String>,
+    pub replicas: Option<i64>,
+    pub wait_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +84,7 @@ pub(crate) struct RawEmail {
     pub batch_size: Option<i64>,
     /// An integer byte count or a string such as `"25 MiB"`.
     pub max_message_bytes: Option<Value>,
+    pub poison_after: Option<i64>,
 }
 
 /// A humantime duration as written ("60s", "30d"), parsed in `validate`.
@@ -132,6 +136,9 @@ impl RawRedis {
             stream: f.take("stream"),
             dead_letter_stream: f.take("dead_letter_stream"),
             dedupe_ttl: f.take("dedupe_ttl"),
+            durability: f.take("durability"),
+            replicas: f.take("replicas"),
+            wait_timeout: f.take("wait_timeout"),
         };
         f.finish();
         raw
@@ -217,6 +224,7 @@ impl RawEmail {
             poll_interval: f.take("poll_interval"),
             batch_size: f.take("batch_size"),
             max_message_bytes: f.take("max_message_bytes"),
+            poison_after: f.take("poison_after"),
         };
         f.finish();
         raw

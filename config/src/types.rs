@@ -50,6 +50,33 @@ pub struct RedisConfig {
     pub stream: String,
     pub dead_letter_stream: String,
     pub dedupe_ttl: Duration,
+    /// What Intake waits for after appending a batch, before it acks the batch's messages.
+    pub durability: Durability,
+}
+
+/// What an append must reach before its messages are acked on their channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The script's reply alone: the entries are in Redis' memory and, per its `appendfsync`,
+    /// on their way to disk.
+    #[default]
+    Append,
+    /// `WAIT replicas timeout`: at least `replicas` replicas acknowledged the batch.
+    Replicas { replicas: u32, timeout: Duration },
+    /// `WAITAOF 1 replicas timeout` (Redis 7.2 or later): the primary fsynced the batch to its
+    /// append-only file, and `replicas` replicas (0: none asked) fsynced it to theirs.
+    Aof { replicas: u32, timeout: Duration },
+}
+
+impl Durability {
+    /// The config word (`durability = "..."`).
+    pub fn word(&self) -> &'static str {
+        match self {
+            Durability::Append => "append",
+            Durability::Replicas { .. } => "replicas",
+            Durability::Aof { .. } => "aof",
+        }
+    }
 }
 
 impl RedisConfig {
@@ -191,6 +218,9 @@ pub struct EmailConfig {
     pub poll_interval: Duration,
     pub batch_size: usize,
     pub max_message_bytes: u64,
+    /// How many times in a row one message may fail to be fetched (while it still exists)
+    /// before it is dead-lettered as `fetch_failed` and the channel moves past it.
+    pub poison_after: u32,
 }
 
 impl EmailConfig {
@@ -218,6 +248,7 @@ mod tests {
             stream: "intake:cases".into(),
             dead_letter_stream: "intake:dead".into(),
             dedupe_ttl: Duration::from_secs(1),
+            durability: Durability::Append,
         };
         assert_eq!(r.display_url(), "redis://[redacted]@db:6379/0");
         assert!(!format!("{r:?}").contains("hunter2"));

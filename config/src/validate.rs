@@ -1,23 +1,25 @@
 //! Raw structs -> typed [`Config`]: defaults, ranges, enum words, cross-field rules and secret
 //! resolution, every problem collected with its key path.
 //!
-//! Pure apart from reading environment variables (through the injected `env`) and secret
-//! files; never touches the network. Where a value is invalid the typed result carries a
+//! Pure apart from reading environment variables (through the injected `env`), secret files
+//! and CA files; never touches the network. Where a value is invalid the typed result carries a
 //! placeholder, which is harmless: any collected error means the caller gets the errors, not the
 //! config.
 
 mod conversations;
+mod durability;
 mod email;
 mod secret;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{ConfigErrors, join};
 use crate::raw::{DurationText, RawBlobs, RawChannel, RawConfig, RawHttp, RawRedis};
 use crate::types::{BlobsConfig, ChannelConfig, Config, HttpConfig, RedisConfig, hash_tag};
+pub(crate) use secret::SecretSource;
 
 /// Reads an environment variable: `std::env::var` in production, a map in tests.
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -31,17 +33,23 @@ const DEFAULT_BLOBS_DIR: &str = "/var/lib/intake/blobs";
 
 /// Checks everything, adding problems to `errors`; the result is meaningful only when no error
 /// was added (here or before, while reading the raw structs).
-pub(crate) fn validate(raw: RawConfig, env: Env<'_>, errors: &mut ConfigErrors) -> Config {
+/// `base_dir` anchors relative paths (`[blobs] dir`): the config file's folder.
+pub(crate) fn validate(
+    raw: RawConfig,
+    secrets: SecretSource<'_>,
+    base_dir: Option<&Path>,
+    errors: &mut ConfigErrors,
+) -> Config {
     Config {
-        redis: redis(raw.redis, env, errors),
+        redis: redis(raw.redis, secrets, errors),
         http: http(raw.http, errors),
-        blobs: blobs(raw.blobs, errors),
+        blobs: blobs(raw.blobs, base_dir, errors),
         conversations: conversations::conversations(raw.conversations, errors),
-        channels: channels(raw.channels, env, errors),
+        channels: channels(raw.channels, secrets, errors),
     }
 }
 
-fn redis(raw: RawRedis, env: Env<'_>, errors: &mut ConfigErrors) -> RedisConfig {
+fn redis(raw: RawRedis, secrets: SecretSource<'_>, errors: &mut ConfigErrors) -> RedisConfig {
     if raw.inline_password {
         errors.push("redis.password", secret::INLINE_PASSWORD);
     }
@@ -49,7 +57,7 @@ fn redis(raw: RawRedis, env: Env<'_>, errors: &mut ConfigErrors) -> RedisConfig 
         "redis",
         raw.password_env.as_deref(),
         raw.password_file.as_deref(),
-        env,
+        secrets,
         errors,
     );
     let url = raw.url.as_deref().unwrap_or(DEFAULT_REDIS_URL);
@@ -69,11 +77,13 @@ fn redis(raw: RawRedis, env: Env<'_>, errors: &mut ConfigErrors) -> RedisConfig 
         Duration::from_secs(1),
         errors,
     );
+    let durability = durability::durability(raw.durability, raw.replicas, raw.wait_timeout, errors);
     RedisConfig {
         url,
         stream,
         dead_letter_stream,
         dedupe_ttl,
+        durability,
     }
 }
 
@@ -120,19 +130,30 @@ fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
     HttpConfig { listen }
 }
 
-fn blobs(raw: RawBlobs, errors: &mut ConfigErrors) -> BlobsConfig {
+/// A relative `dir` is taken from the config file's folder, not from wherever intake happens to
+/// be started: the same file then means the same directory for `run`, `blob get` and a
+/// systemd unit alike.
+fn blobs(raw: RawBlobs, base_dir: Option<&Path>, errors: &mut ConfigErrors) -> BlobsConfig {
     let dir = raw.dir.unwrap_or_else(|| DEFAULT_BLOBS_DIR.into());
     if dir.trim().is_empty() {
         errors.push("blobs.dir", "must not be empty");
     }
-    BlobsConfig {
-        dir: PathBuf::from(dir),
-    }
+    let dir = PathBuf::from(dir);
+    let dir = match base_dir {
+        // `./data/blobs` under `/etc/intake` reads better as `/etc/intake/data/blobs`.
+        Some(base) if dir.is_relative() => base.join(
+            dir.components()
+                .filter(|c| *c != Component::CurDir)
+                .collect::<PathBuf>(),
+        ),
+        _ => dir,
+    };
+    BlobsConfig { dir }
 }
 
 fn channels(
     raw: Option<Vec<Option<RawChannel>>>,
-    env: Env<'_>,
+    secrets: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Vec<ChannelConfig> {
     let Some(raw) = raw else {
@@ -148,7 +169,7 @@ fn channels(
         let path = format!("channels[{index}]");
         let channel = match channel {
             Some(RawChannel::Email(raw)) => {
-                ChannelConfig::Email(email::validate(raw, &path, env, errors))
+                ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
             }
             None => continue,
         };

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use intake_config::{
-    AfterIngest, ChannelConfig, Config, ConfigErrors, EmailConfig, TlsMode, load_file, parse_str,
+    AfterIngest, ChannelConfig, Config, ConfigErrors, Durability, EmailConfig, TlsMode, load_file,
+    parse_str,
 };
 
 const SECRET: &str = "hunter2-do-not-print";
@@ -40,6 +41,7 @@ fn minimal_config_gets_every_default() -> Result<(), ConfigErrors> {
     assert_eq!(config.redis.stream, "intake:cases");
     assert_eq!(config.redis.dead_letter_stream, "intake:dead");
     assert_eq!(config.redis.dedupe_ttl, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(config.redis.durability, Durability::Append);
     assert_eq!(config.http.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
     assert_eq!(config.blobs.dir, PathBuf::from("/var/lib/intake/blobs"));
 
@@ -57,6 +59,7 @@ fn minimal_config_gets_every_default() -> Result<(), ConfigErrors> {
     assert_eq!(email.poll_interval, Duration::from_secs(60));
     assert_eq!(email.batch_size, 500);
     assert_eq!(email.max_message_bytes, 25 * 1024 * 1024);
+    assert_eq!(email.poison_after, 5);
     Ok(())
 }
 
@@ -72,6 +75,9 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
         stream = "{{intake}}:cases"
         dead_letter_stream = "{{intake}}:dead"
         dedupe_ttl = "720h"
+        durability = "replicas"
+        replicas = 2
+        wait_timeout = "250ms"
 
         [http]
         listen = "[::]:9000"
@@ -94,6 +100,7 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
         poll_interval = "1m 30s"
         batch_size = 10000
         max_message_bytes = "10MB"
+        poison_after = 1
 
         [[channels]]
         type = "email"
@@ -116,6 +123,13 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(config.redis.key_prefix(), "{intake}");
     assert_eq!(config.redis.dedupe_ttl, Duration::from_secs(720 * 3600));
+    assert_eq!(
+        config.redis.durability,
+        Durability::Replicas {
+            replicas: 2,
+            timeout: Duration::from_millis(250)
+        }
+    );
     assert_eq!(config.http.listen.to_string(), "[::]:9000");
     assert_eq!(config.blobs.dir, PathBuf::from("./data/blobs"));
 
@@ -135,6 +149,7 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(sales.poll_interval, Duration::from_secs(90));
     assert_eq!(sales.batch_size, 10_000);
     assert_eq!(sales.max_message_bytes, 10_000_000);
+    assert_eq!(sales.poison_after, 1);
 
     assert_eq!((billing.port, billing.tls), (143, TlsMode::None));
     assert_eq!(billing.after_ingest, AfterIngest::Delete);
@@ -143,6 +158,28 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
     let debug = format!("{config:?}");
     assert!(!debug.contains(SECRET), "secret in Debug output: {debug}");
     assert!(debug.contains("[redacted]"));
+    Ok(())
+}
+
+#[test]
+fn aof_durability_defaults_to_no_replicas_and_a_one_second_wait() -> Result<(), ConfigErrors> {
+    let channel = "[[channels]]\ntype = \"email\"\nname = \"a\"\nhost = \"::1\"\n\
+                   username = \"a\"\npassword_env = \"IMAP_PASSWORD\"\n";
+    let config = parse_str(&format!("[redis]\ndurability = \"aof\"\n{channel}"), &env)?;
+    let expected = Durability::Aof {
+        replicas: 0,
+        timeout: Duration::from_secs(1),
+    };
+    assert_eq!(config.redis.durability, expected);
+    assert_eq!(config.redis.durability.word(), "aof");
+    let toml =
+        format!("[redis]\ndurability = \"aof\"\nreplicas = 1\nwait_timeout = \"5s\"\n{channel}");
+    let config = parse_str(&toml, &env)?;
+    let expected = Durability::Aof {
+        replicas: 1,
+        timeout: Duration::from_secs(5),
+    };
+    assert_eq!(config.redis.durability, expected);
     Ok(())
 }
 
@@ -164,6 +201,7 @@ fn starttls_defaults_to_port_143_and_sizes_take_binary_units() -> Result<(), Con
     let email = only_email(&config);
     assert_eq!((email.port, email.tls), (143, TlsMode::Starttls));
     assert_eq!(email.max_message_bytes, 25 * 1024 * 1024);
+    assert_eq!(email.poison_after, 5);
     Ok(())
 }
 
@@ -208,12 +246,15 @@ fn example_config_parses() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(email.username, "support");
     assert_eq!(email.password.expose(), SECRET);
     assert_eq!(email.after_ingest, AfterIngest::Seen);
+    assert_eq!(email.poison_after, 5);
 
     // The alternatives the comments offer must be valid too.
     for alternative in [
         "after_ingest = \"delete\"",
         "after_ingest = { move_to = \"Processed\" }",
         "tls = \"starttls\"",
+        "durability = \"replicas\"\nreplicas = 1\nwait_timeout = \"1s\"",
+        "durability = \"aof\"",
     ] {
         let key = alternative.split(' ').next().unwrap_or("");
         let edited: String = text

@@ -1,17 +1,37 @@
-//! `intake check`: try every connection the config names and say, per part, what works.
+//! `intake check`: try every connection the config names and say, per part, what works; for
+//! Redis also what a crash can lose with its setup, and refuse one that evicts keys.
 
 use std::process::ExitCode;
 
 use intake_config::{ChannelConfig, Config};
+use intake_gateway::redis_setup::{self, Level, SetupReport};
 
 /// Checks Redis and each channel; exit status 1 when anything failed.
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut failures = 0;
+    let url = config.redis.display_url();
     match check_redis(&config).await {
-        Ok(version) => println!("redis {}: ok (redis {version})", config.redis.display_url()),
+        Ok(report) => {
+            let version = report.version.as_deref().unwrap_or("version unknown");
+            match report.refusal() {
+                None => println!("redis {url}: ok (redis {version})"),
+                Some(refusal) => {
+                    failures += 1;
+                    println!("redis {url}: FAILED: {refusal}");
+                }
+            }
+            for finding in &report.findings {
+                let level = match finding.level {
+                    Level::Ok => "",
+                    Level::Warn => "WARNING: ",
+                    Level::Refuse => "REFUSED: ",
+                };
+                println!("  {}: {level}{}", finding.topic, finding.text);
+            }
+        }
         Err(e) => {
             failures += 1;
-            println!("redis {}: FAILED: {e}", config.redis.display_url());
+            println!("redis {url}: FAILED: {e}");
         }
     }
     for channel in &config.channels {
@@ -32,7 +52,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn check_redis(config: &Config) -> anyhow::Result<String> {
+/// Connects, checks that the stream keys hold streams (or nothing yet), and reads the server's
+/// setup (`redis_setup`).
+async fn check_redis(config: &Config) -> anyhow::Result<SetupReport> {
     let client = redis::Client::open(config.redis.url.expose())?;
     let mut conn = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -40,17 +62,6 @@ async fn check_redis(config: &Config) -> anyhow::Result<String> {
     )
     .await
     .map_err(|_| anyhow::anyhow!("timed out connecting"))??;
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await?;
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
-    // The append script needs EVALSHA and streams: Redis 5+; we test on 7.
     for stream in [&config.redis.stream, &config.redis.dead_letter_stream] {
         let kind: String = redis::cmd("TYPE")
             .arg(stream)
@@ -60,5 +71,5 @@ async fn check_redis(config: &Config) -> anyhow::Result<String> {
             anyhow::bail!("key {stream} exists and is a {kind}, not a stream");
         }
     }
-    Ok(version)
+    Ok(redis_setup::inspect(&mut conn, &config.redis.durability).await?)
 }

@@ -1,5 +1,6 @@
 //! `intake tail`: prints the entries of the case and dead-letter streams as they land, one line
-//! each (id, event, channel, sender, subject), for demos and quick looks. Bodies are not shown.
+//! each: a summary (id, event, channel, sender, subject) for demos and quick looks, bodies not
+//! shown; or with `--json` the whole entry as one JSON object, for tools (`jq`).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,6 +14,7 @@ pub async fn run(
     config: Config,
     new_only: bool,
     duration: Option<Duration>,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let client = redis::Client::open(config.redis.url.expose())?;
     // XREAD BLOCK waits server-side; the client's default response timeout would cut it short.
@@ -42,7 +44,11 @@ pub async fn run(
                 continue;
             };
             for entry in key.ids {
-                println!("{}", summary(&key.key, &entry));
+                if json {
+                    println!("{}", whole(&key.key, &entry));
+                } else {
+                    println!("{}", summary(&key.key, &entry));
+                }
                 ids[slot] = entry.id;
             }
         }
@@ -92,4 +98,25 @@ fn summary(stream: &str, entry: &redis::streams::StreamId) -> String {
         field("event"),
         field("channel"),
     )
+}
+
+/// Fields holding a JSON document, embedded as JSON rather than as a string.
+const DOCUMENT_FIELDS: &[&str] = &["case", "dead_letter"];
+
+/// The entry as one JSON object: `{"stream", "id", "fields": {name: value}}`, every field a
+/// string except the documents. Fields are nested so a future field can never clash with
+/// `stream` or `id`.
+fn whole(stream: &str, entry: &redis::streams::StreamId) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    for name in entry.map.keys() {
+        let bytes = entry.get::<Vec<u8>>(name).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let document = DOCUMENT_FIELDS
+            .contains(&name.as_str())
+            .then(|| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .flatten();
+        let value = document.unwrap_or_else(|| serde_json::Value::String(text.into_owned()));
+        fields.insert(name.clone(), value);
+    }
+    serde_json::json!({ "stream": stream, "id": entry.id, "fields": fields })
 }

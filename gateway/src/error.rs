@@ -10,6 +10,10 @@ pub enum GatewayError {
     Blobs { dir: String, detail: String },
     #[error("cannot listen on {addr}: {detail}")]
     Listen { addr: String, detail: String },
+    /// The Redis server's setup could lose or duplicate entries (an evicting
+    /// `maxmemory-policy`, `durability = "aof"` on a server without WAITAOF).
+    #[error("redis setup refused: {detail}")]
+    RedisSetup { detail: String },
     #[error("invalid config: {detail}")]
     Config { detail: String },
     #[error("metrics recorder could not be installed: {detail}")]

@@ -6,7 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use intake_channels::IngestState;
 use serde::Serialize;
+
+/// The blob store's part: down while a write fails (a full disk), up again once one succeeds.
+pub const BLOBS_PART: &str = "blobs";
+
+/// The parts every message needs to become durable; push channels refuse at once while any is
+/// down.
+const INGEST_PARTS: &[&str] = &[crate::redis_conn::REDIS_PART, BLOBS_PART];
 
 /// The state of one part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,6 +29,7 @@ pub enum PartState {
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     parts: Arc<Mutex<BTreeMap<String, PartState>>>,
+    ingest: IngestState,
 }
 
 impl Health {
@@ -51,6 +60,12 @@ impl Health {
         }
     }
 
+    /// Whether messages can be made durable now (Redis up, blob store not failing), kept
+    /// current as the parts report.
+    pub fn ingest(&self) -> IngestState {
+        self.ingest.clone()
+    }
+
     /// True when every registered part is up.
     pub fn is_ready(&self) -> bool {
         self.lock().values().all(|s| *s == PartState::Up)
@@ -65,6 +80,12 @@ impl Health {
         let changed = parts.get(part) != Some(&state);
         let up = state == PartState::Up;
         parts.insert(part.to_string(), state);
+        let ingest_up = INGEST_PARTS.iter().all(|p| {
+            parts
+                .get(*p)
+                .is_none_or(|s| !matches!(s, PartState::Down { .. }))
+        }) && parts.get(crate::redis_conn::REDIS_PART) == Some(&PartState::Up);
+        self.ingest.set(ingest_up);
         metrics::gauge!("intake_part_up", "part" => part.to_string()).set(if up {
             1.0
         } else {

@@ -1,5 +1,6 @@
 //! The HTTP endpoints: `/healthz` (the process is alive), `/readyz` (Redis and every channel are
-//! up; 503 with the failing parts otherwise) and `/metrics` (Prometheus text format).
+//! up; 503 with the failing parts otherwise), `/metrics` (Prometheus text format), and each push
+//! channel's routes under `/webhooks/<channel name>`.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -42,6 +43,7 @@ pub fn metrics_handle() -> Result<PrometheusHandle, GatewayError> {
 pub async fn serve(
     addr: SocketAddr,
     health: Health,
+    channel_routes: Vec<(String, Router)>,
     stop: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), GatewayError> {
     let listen_error = |e: std::io::Error| GatewayError::Listen {
@@ -54,11 +56,14 @@ pub async fn serve(
         health,
         metrics: metrics_handle()?,
     };
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
+    for (name, routes) in channel_routes {
+        app = app.nest(&format!("/webhooks/{name}"), routes);
+    }
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })

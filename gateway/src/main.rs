@@ -5,15 +5,20 @@
 //! - `intake run --config FILE`: run the gateway until SIGTERM/SIGINT
 //! - `intake tail --config FILE`: print stream entries as they land
 //! - `intake blob get --config FILE sha256:<hex>`: write a stored blob to stdout
+//!
+//! Exit status: 0 done, 1 failed (or a blob not stored), 2 invalid config or arguments. A
+//! fatal error is reported once (see `logging::fatal`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use cli_config::Needs;
 
 mod cli_blob;
 mod cli_check;
+mod cli_config;
 mod cli_tail;
 mod logging;
 mod malloc;
@@ -62,6 +67,10 @@ enum Command {
         /// Stop after this long (e.g. "20s"); follow forever when absent.
         #[arg(long, value_parser = humantime::parse_duration)]
         duration: Option<Duration>,
+        /// Print each entry whole, as one JSON line: its stream, id and every field, the case
+        /// or dead-letter document embedded as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Blob store commands.
     Blob {
@@ -73,12 +82,12 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum BlobCommand {
     /// Write a stored raw message or attachment to stdout, by its reference in a case
-    /// (`raw_ref`, an attachment's `ref`). Exit 1 when it is not stored.
+    /// (`raw_ref`, an attachment's `ref`). Exit 1 when it is not stored, 2 when the blob
+    /// directory does not exist.
     Get {
         #[arg(long, short, env = "INTAKE_CONFIG", required_unless_present = "dir")]
         config: Option<PathBuf>,
-        /// The blob directory itself, instead of `[blobs] dir` of a config (which needs the
-        /// config's secrets to be set); wins over --config.
+        /// The blob directory itself, instead of `[blobs] dir` of a config; wins over --config.
         #[arg(long)]
         dir: Option<PathBuf>,
         /// `sha256:<hex>` or the bare hex digest.
@@ -93,9 +102,6 @@ enum ConfigCommand {
     Check { file: PathBuf },
 }
 
-/// Exit status for an invalid config (EX_USAGE-like, as documented).
-const EXIT_BAD_CONFIG: u8 = 2;
-
 fn main() -> ExitCode {
     malloc::limit_arenas();
     let cli = Cli::parse();
@@ -103,35 +109,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => match intake_config::load_file(&file) {
-            Ok(config) => {
-                println!(
-                    "{}: ok ({} channel(s))",
-                    file.display(),
-                    config.channels.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(errors) => {
-                eprintln!("{}: invalid config", file.display());
-                eprintln!("{errors}");
-                ExitCode::from(EXIT_BAD_CONFIG)
-            }
-        },
-        Command::Check { config } => with_config(&config, |config| {
+        } => cli_config::check_file(&file),
+        Command::Check { config } => with_config(&config, Needs::Everything, |config| {
             runtime()?.block_on(cli_check::run(config))
         }),
         Command::Tail {
             config,
             new,
             duration,
-        } => with_config(&config, |config| {
-            runtime()?.block_on(cli_tail::run(config, new, duration))
+            json,
+        } => with_config(&config, Needs::Redis, |config| {
+            runtime()?.block_on(cli_tail::run(config, new, duration, json))
         }),
         Command::Run {
             config,
             shutdown_deadline,
-        } => with_config(&config, |config| {
+        } => with_config(&config, Needs::Everything, |config| {
             runtime()?.block_on(run(config, shutdown_deadline))
         }),
         Command::Blob {
@@ -143,13 +136,13 @@ fn main() -> ExitCode {
                 },
         } => match (dir, config) {
             (Some(dir), _) => report(cli_blob::get(&dir, &reference)),
-            (None, Some(config)) => with_config(&config, |config| {
+            (None, Some(config)) => with_config(&config, Needs::Nothing, |config| {
                 cli_blob::get(&config.blobs.dir, &reference)
             }),
             // clap already requires one of the two.
             (None, None) => {
                 eprintln!("error: give --config or --dir");
-                ExitCode::from(EXIT_BAD_CONFIG)
+                ExitCode::from(cli_config::EXIT_BAD_CONFIG)
             }
         },
     }
@@ -157,23 +150,19 @@ fn main() -> ExitCode {
 
 fn with_config(
     path: &std::path::Path,
+    needs: Needs,
     f: impl FnOnce(intake_config::Config) -> anyhow::Result<ExitCode>,
 ) -> ExitCode {
-    match intake_config::load_file(path) {
+    match cli_config::load(path, needs) {
         Ok(config) => report(f(config)),
-        Err(errors) => {
-            eprintln!("{}: invalid config", path.display());
-            eprintln!("{errors}");
-            ExitCode::from(EXIT_BAD_CONFIG)
-        }
+        Err(code) => code,
     }
 }
 
-/// The exit status of a command, printing its error if it failed.
+/// The exit status of a command, reporting its error (once) if it failed.
 fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|e| {
-        tracing::error!(error = %format!("{e:#}"), "intake failed");
-        eprintln!("error: {e:#}");
+        logging::fatal(&format!("{e:#}"));
         ExitCode::FAILURE
     })
 }

@@ -30,3 +30,44 @@ fn set_arena_max(arenas: i32) {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn set_arena_max(_arenas: i32) {}
+
+#[cfg(test)]
+mod tests {
+    /// Only this tuning is glibc-specific: the HTTP server, metrics, ids and time once sat in
+    /// the glibc-only dependency table, so a musl or macOS build lost them.
+    #[test]
+    fn only_libc_is_a_glibc_only_dependency() {
+        let manifest = include_str!("../Cargo.toml");
+        let header =
+            "[target.'cfg(all(target_os = \"linux\", target_env = \"gnu\"))'.dependencies]";
+        let names = |table: &str| -> Vec<String> {
+            table
+                .lines()
+                .skip(1)
+                .take_while(|line| !line.starts_with('['))
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .filter_map(|line| line.split(['=', '.', ' ']).next())
+                .map(str::to_string)
+                .collect()
+        };
+        let glibc = manifest.find(header).map(|at| names(&manifest[at..]));
+        assert_eq!(glibc, Some(vec!["libc".to_string()]));
+        let everywhere = manifest
+            .find("\n[dependencies]")
+            .map(|at| names(&manifest[at + 1..]))
+            .unwrap_or_default();
+        for name in [
+            "axum",
+            "metrics",
+            "metrics-exporter-prometheus",
+            "uuid",
+            "time",
+        ] {
+            assert!(
+                everywhere.iter().any(|n| n == name),
+                "{name}: {everywhere:?}"
+            );
+        }
+    }
+}

@@ -33,6 +33,30 @@ pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, GatewayError> 
     })
 }
 
+/// Whether a Redis failure is worth retrying: connection-level failures, timeouts and server
+/// states that pass (LOADING, BUSY, OOM, READONLY during failover, TRYAGAIN, MASTERDOWN), a
+/// lost script cache (NOSCRIPT), and a part of a batch held back by the append script's gate
+/// because an earlier part failed (GATE). The rest is a refusal.
+pub fn is_transient(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(
+            e.code(),
+            Some(
+                "LOADING"
+                    | "BUSY"
+                    | "OOM"
+                    | "READONLY"
+                    | "TRYAGAIN"
+                    | "MASTERDOWN"
+                    | "NOSCRIPT"
+                    | "GATE"
+            )
+        )
+}
+
 /// Pings Redis every `every` until `stop`, reporting up/down to `health`.
 pub async fn watch(
     mut conn: ConnectionManager,

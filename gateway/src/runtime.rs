@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use intake_channels::ChannelKind;
-use intake_config::{ChannelConfig, Config, ConversationsConfig};
+use intake_channels::{BuildContext, SharedPolicy};
+use intake_config::{Config, ConversationsConfig};
 use intake_normalizer::email::SubjectTag;
 use intake_normalizer::language::LanguageDetector;
 use tokio::task::JoinSet;
@@ -19,10 +19,11 @@ use crate::blobs::BlobStore;
 use crate::checkpoint::RedisCheckpoints;
 use crate::conversation::ConversationStore;
 use crate::error::GatewayError;
-use crate::health::Health;
+use crate::health::{BLOBS_PART, Health};
 use crate::redis_conn::{self, REDIS_PART};
-use crate::sink::StreamSink;
-use crate::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
+use crate::registry::{self, Launcher};
+use crate::sink::{SinkError, StreamSink};
+use crate::worker::Shutdown;
 
 /// A started gateway.
 #[derive(Debug)]
@@ -38,6 +39,14 @@ impl Gateway {
     /// Starts every configured channel. Fails only on what retrying cannot fix (bad Redis URL,
     /// unusable blob directory, taken HTTP port); Redis or a mailbox being down is retried.
     pub async fn start(config: Config) -> Result<Gateway, GatewayError> {
+        // The same checks `intake config check` makes, so the two cannot disagree.
+        let problems = crate::preflight::check(&config);
+        if !problems.is_empty() {
+            let errors: intake_config::ConfigErrors = problems.into_iter().collect();
+            return Err(GatewayError::Config {
+                detail: errors.to_string(),
+            });
+        }
         let blobs = BlobStore::new(&config.blobs.dir);
         blobs.ensure_root().map_err(|e| GatewayError::Blobs {
             dir: config.blobs.dir.display().to_string(),
@@ -46,63 +55,60 @@ impl Gateway {
         let conn = redis_conn::connect(&config.redis)?;
         let health = Health::new();
         health.register(REDIS_PART);
+        health.register(BLOBS_PART);
+        health.up(BLOBS_PART);
         let shutdown = Shutdown::default();
 
-        let (http_addr, http_task) =
-            crate::http::serve(config.http.listen, health.clone(), shutdown.abort.clone()).await?;
+        let policy = Arc::new(SharedPolicy {
+            subject_tags: compile_subject_tags(&config.conversations)?,
+            languages: language_detector(&config.conversations)?,
+        });
+        let ctx = BuildContext {
+            checkpoints: RedisCheckpoints::new(conn.clone(), &config.redis.key_prefix()),
+            stop: shutdown.stop.clone(),
+            policy,
+            ingest: health.ingest(),
+        };
+        let sink = StreamSink::new(conn.clone(), &config.redis);
+        check_redis_setup(sink.clone()).await?;
+        let mut launcher = Launcher {
+            sink,
+            conversations: ConversationStore::new(
+                conn.clone(),
+                &config.redis.key_prefix(),
+                &config.conversations,
+            ),
+            blobs,
+            health: health.clone(),
+            shutdown: shutdown.clone(),
+            workers: JoinSet::new(),
+            routes: Vec::new(),
+        };
+        for channel in config.channels {
+            registry::launch(channel, &ctx, &mut launcher);
+        }
+        let Launcher {
+            workers, routes, ..
+        } = launcher;
+
+        // Bound after the channels are built (their routes are mounted), before any is served.
+        let (http_addr, http_task) = crate::http::serve(
+            config.http.listen,
+            health.clone(),
+            routes,
+            shutdown.abort.clone(),
+        )
+        .await?;
         let mut background = JoinSet::new();
         background.spawn(async move {
             let _ = http_task.await;
         });
         background.spawn(redis_conn::watch(
-            conn.clone(),
+            conn,
             health.clone(),
             Duration::from_secs(2),
             shutdown.abort.clone(),
         ));
-
-        let sink = StreamSink::new(conn.clone(), &config.redis);
-        let conversations = ConversationStore::new(
-            conn.clone(),
-            &config.redis.key_prefix(),
-            &config.conversations,
-        );
-        let checkpoints = RedisCheckpoints::new(conn, &config.redis.key_prefix());
-        let subject_tags = compile_subject_tags(&config.conversations)?;
-        let languages = language_detector(&config.conversations)?;
-        let mut workers = JoinSet::new();
-        for channel in config.channels {
-            match channel {
-                ChannelConfig::Email(email) => {
-                    let prepare = PrepareContext {
-                        channel: channel_ref(ChannelKind::Email, &email.name),
-                        blobs: blobs.clone(),
-                        email: Arc::new(EmailPolicy {
-                            authserv_id: email.authserv_id.clone(),
-                            subject_tags: subject_tags.clone(),
-                            languages: languages.clone(),
-                        }),
-                    };
-                    let batch_max = email.batch_size;
-                    tracing::info!(channel = %email.name, host = %email.host, mailbox = %email.mailbox, "starting email channel");
-                    let source = intake_channels::email::EmailChannel::new(
-                        email,
-                        checkpoints.clone(),
-                        shutdown.stop.clone(),
-                    );
-                    let worker = ChannelWorker::new(
-                        source,
-                        sink.clone(),
-                        conversations.clone(),
-                        prepare,
-                        health.clone(),
-                        shutdown.clone(),
-                        batch_max,
-                    );
-                    workers.spawn(worker.run());
-                }
-            }
-        }
         tracing::info!(%http_addr, "gateway started");
         Ok(Gateway {
             http_addr,
@@ -148,20 +154,45 @@ impl Gateway {
         tracing::info!("gateway stopped");
     }
 
-    /// Resolves when a worker ends before shutdown was asked for: a panic inside a channel. The
-    /// caller should exit non-zero so a supervisor restarts the process; nothing is lost, the
+    /// Resolves when a worker ends before shutdown was asked for (a panic inside a channel) or
+    /// a fault only a restart cures was raised (the blob store failed to sync). The caller
+    /// should exit non-zero so a supervisor restarts the process; nothing is lost, the
     /// channel redelivers whatever was unacked. Pending forever while all workers run.
     pub async fn worker_failed(&mut self) -> String {
-        match self.workers.join_next().await {
-            Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
-            Some(_) => "a channel worker stopped unexpectedly".to_string(),
-            None => std::future::pending().await,
+        let fatal = self.shutdown.fatal.clone();
+        tokio::select! {
+            reason = fatal.raised() => reason,
+            joined = self.workers.join_next() => match joined {
+                Some(Err(e)) if e.is_panic() => format!("a channel worker panicked: {e}"),
+                Some(_) => "a channel worker stopped unexpectedly".to_string(),
+                None => std::future::pending().await,
+            },
         }
     }
 
     /// Waits until every worker has ended (they end only on shutdown).
     async fn wait_workers(&mut self) {
         while self.workers.join_next().await.is_some() {}
+    }
+}
+
+/// Judges the Redis server's setup if it answers within a moment: a setup that could lose or
+/// duplicate entries stops start-up. A Redis that is down does not: the sink checks before
+/// its first append instead (and refuses to append while the setup is refused).
+async fn check_redis_setup(mut sink: StreamSink) -> Result<(), GatewayError> {
+    match tokio::time::timeout(Duration::from_secs(3), sink.check_setup()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(SinkError::SetupRefused { detail })) => Err(GatewayError::RedisSetup { detail }),
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "redis setup not checked yet; checked before the first append");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::info!(
+                "redis did not answer at start-up; its setup is checked before the first append"
+            );
+            Ok(())
+        }
     }
 }
 

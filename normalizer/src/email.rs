@@ -87,19 +87,10 @@ impl Default for EmailOptions<'static> {
     }
 }
 
-/// Bytes the caller must store in the blob directory before appending the case.
-#[derive(Debug, Clone)]
-pub struct Blob<'a> {
-    pub sha256: String,
-    pub bytes: Cow<'a, [u8]>,
-}
+pub use crate::normalized::Blob;
 
 /// A normalized message and the blobs its case refers to (the raw message first).
-#[derive(Debug, Clone)]
-pub struct NormalizedEmail<'a> {
-    pub case: Case,
-    pub blobs: Vec<Blob<'a>>,
-}
+pub type NormalizedEmail<'a> = crate::normalized::Normalized<'a>;
 
 /// Normalizes one raw message with the default [`EmailOptions`] (trust no
 /// `Authentication-Results`, default subject tags).

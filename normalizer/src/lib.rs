@@ -9,11 +9,13 @@ pub mod dead_letter;
 pub mod email;
 pub mod error;
 pub mod language;
+pub mod normalized;
 pub mod reply;
 
 pub use case::{Case, SCHEMA_VERSION};
 pub use dead_letter::DeadLetter;
 pub use error::NormalizeError;
+pub use normalized::{Blob, Normalized};
 
 /// The SHA-256 of `bytes` as lowercase hex: the name of a blob in the content-addressed store.
 pub fn sha256_hex(bytes: &[u8]) -> String {

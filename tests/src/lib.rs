@@ -9,15 +9,18 @@
 pub mod bench_support;
 pub mod corpus;
 pub mod dovecot;
+pub mod imap_proxy;
 pub mod net;
 mod process;
 pub mod redis;
 pub mod setup;
 pub mod skip;
+pub mod small_disk;
 pub mod wait;
 
 pub use corpus::{corpus_dir, corpus_messages};
 pub use dovecot::{Dovecot, ImapSession};
+pub use imap_proxy::ImapProxy;
 pub use net::free_port;
 pub use redis::{RedisServer, StreamEntry};
 pub use skip::{MissingBinary, is_ci, require};

@@ -39,6 +39,8 @@ pub struct RedisServer {
     dir: TempDir,
     port: u16,
     persistent: bool,
+    /// Further `--name value` config arguments, kept for restarts.
+    extra_args: Vec<String>,
 }
 
 impl RedisServer {
@@ -53,7 +55,49 @@ impl RedisServer {
         Self::start_with(true).await
     }
 
+    /// Starts an in-memory server with further config arguments, e.g.
+    /// `["--maxmemory-policy", "allkeys-lru"]`; later ones override the defaults.
+    pub async fn start_with_args(args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_configured(false, args.iter().map(|a| a.to_string()).collect()).await
+    }
+
+    /// Starts an in-memory replica of `primary` (`--replicaof`); see
+    /// [`wait_for_replicas`](Self::wait_for_replicas) for when it has caught up.
+    pub async fn start_replica_of(primary: &RedisServer) -> anyhow::Result<Self> {
+        let port = primary.port.to_string();
+        Self::start_with_args(&["--replicaof", "127.0.0.1", &port]).await
+    }
+
+    /// Waits until `n` replicas are connected and online (their initial sync done).
+    pub async fn wait_for_replicas(&self, n: usize, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut conn = self.connection().await?;
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query_async(&mut conn)
+                .await
+                .context("INFO replication")?;
+            let online = info
+                .lines()
+                .filter(|l| l.starts_with("slave") && l.contains("state=online"))
+                .count();
+            if online >= n {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{online} of {n} replicas online after {timeout:?}:\n{info}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn start_with(persistent: bool) -> anyhow::Result<Self> {
+        Self::start_configured(persistent, Vec::new()).await
+    }
+
+    async fn start_configured(persistent: bool, extra_args: Vec<String>) -> anyhow::Result<Self> {
         let binary = find_binary("redis-server", "INTAKE_REDIS_SERVER")?;
         let mut last_error = None;
         // A free port can be taken between our probe and redis' bind: retry on a new one.
@@ -67,6 +111,7 @@ impl RedisServer {
                     .context("create redis temp dir")?,
                 port: free_port()?,
                 persistent,
+                extra_args: extra_args.clone(),
             };
             match server.launch(Duration::ZERO).await {
                 Ok(()) => return Ok(server),
@@ -251,6 +296,7 @@ impl RedisServer {
         } else {
             command.args(["--appendonly", "no"]);
         }
+        command.args(&self.extra_args);
         command
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use intake_config::{
-    AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, EmailConfig, HttpConfig,
-    RedisConfig, Secret, TlsMode,
+    AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, Durability, EmailConfig,
+    HttpConfig, RedisConfig, Secret, TlsMode,
 };
 
 use crate::dovecot::Dovecot;
@@ -35,6 +35,7 @@ pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfi
         poll_interval: Duration::from_secs(1),
         batch_size: 100,
         max_message_bytes: 25 * 1024 * 1024,
+        poison_after: 5,
     }
 }
 
@@ -46,6 +47,7 @@ pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) 
             stream: CASES.into(),
             dead_letter_stream: DEAD.into(),
             dedupe_ttl: Duration::from_secs(86_400),
+            durability: Durability::Append,
         },
         http: HttpConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -67,6 +69,18 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
         config.redis.dead_letter_stream,
         config.blobs.dir.display().to_string(),
     );
+    match config.redis.durability {
+        Durability::Append => {}
+        Durability::Replicas { replicas, timeout } | Durability::Aof { replicas, timeout } => {
+            let word = config.redis.durability.word();
+            let ms = timeout.as_millis();
+            let redis_keys = format!(
+                "durability = \"{word}\"\nreplicas = {replicas}\nwait_timeout = \"{ms}ms\"\n"
+            );
+            // Into the [redis] table, which the first lines hold.
+            out = out.replacen("\n\n[http]", &format!("\n{redis_keys}\n[http]"), 1);
+        }
+    }
     for channel in &config.channels {
         let ChannelConfig::Email(e) = channel;
         let tls = match e.tls {
@@ -159,4 +173,62 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+/// A response to [`http_post`]: status, headers (lowercased names) and body.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The first header named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A plain HTTP/1.1 POST of `body` with extra `headers`, read to the end (`Connection: close`).
+pub async fn http_post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<HttpResponse> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n").context("no header end")?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: body.to_string(),
+    })
 }

@@ -50,7 +50,7 @@ fn uids(batch: &[Inbound]) -> Vec<u64> {
 
 fn raw(item: &Inbound) -> Option<&[u8]> {
     match &item.payload {
-        Payload::Email { raw, .. } => Some(raw),
+        Payload::Wire(wire) => Some(&wire.bytes),
         Payload::Rejected(_) => None,
     }
 }

@@ -16,6 +16,7 @@ fn config(url: &str, stream: &str, dead: &str) -> RedisConfig {
         stream: stream.into(),
         dead_letter_stream: dead.into(),
         dedupe_ttl: Duration::from_secs(3600),
+        durability: intake_config::Durability::Append,
     }
 }
 

@@ -9,13 +9,14 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use intake_channels::{Channel, ChannelError, ChannelKind, Inbound, Payload, Receipt};
+use intake_channels::email::EmailNormalizer;
+use intake_channels::{Channel, ChannelError, ChannelKind, Inbound, Payload, Receipt, Wire};
 use intake_config::{ConversationsConfig, RedisConfig, Secret};
 use intake_gateway::blobs::BlobStore;
 use intake_gateway::conversation::ConversationStore;
 use intake_gateway::health::Health;
 use intake_gateway::sink::StreamSink;
-use intake_gateway::worker::{ChannelWorker, EmailPolicy, PrepareContext, Shutdown, channel_ref};
+use intake_gateway::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref};
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
 use tokio_util::sync::CancellationToken;
@@ -117,11 +118,10 @@ fn message(i: u64) -> Inbound {
         idempotency_keys: vec![format!("fake:{i}")],
         lookup_keys: 1,
         received_at: "2026-11-22T10:00:00Z".into(),
-        payload: Payload::Email {
-            raw: format!("From: c{i}@example.com\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nhello {i}\r\n").into_bytes(),
-            sha256: None,
-            imap: None,
-        },
+        payload: Payload::Wire(Wire {
+            bytes: format!("From: c{i}@example.com\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nhello {i}\r\n").into_bytes(),
+            ..Wire::default()
+        }),
         receipt: Receipt(i),
     }
 }
@@ -138,6 +138,7 @@ fn worker(
         stream: "intake:cases".into(),
         dead_letter_stream: "intake:dead".into(),
         dedupe_ttl: Duration::from_secs(3600),
+        durability: intake_config::Durability::Append,
     };
     let conn = intake_gateway::redis_conn::connect(&redis_config).unwrap();
     ChannelWorker::new(
@@ -151,7 +152,10 @@ fn worker(
         PrepareContext {
             channel: channel_ref(ChannelKind::Email, "fake"),
             blobs: BlobStore::new(blobs),
-            email: Arc::new(EmailPolicy::default()),
+            normalizer: Arc::new(EmailNormalizer {
+                authserv_id: None,
+                shared: Arc::default(),
+            }),
         },
         Health::new(),
         shutdown.clone(),

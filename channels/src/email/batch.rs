@@ -1,11 +1,15 @@
 //! Turning fetched IMAP data into [`Inbound`] items: idempotency keys, IMAP coordinates, and
-//! rejections for messages over `max_message_bytes`. Pure: no network.
+//! rejections for messages over `max_message_bytes` or that could not be fetched. Pure: no
+//! network.
+
+use std::collections::BTreeMap;
 
 use intake_normalizer::case::{ImapSource, Source};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{Inbound, Payload, Receipt, Rejection};
+use super::fetch::{Missing, Unread};
+use crate::{Inbound, Payload, Receipt, Rejection, Wire};
 
 /// Where a batch's messages live: the parts every idempotency key shares.
 #[derive(Debug, Clone, Copy)]
@@ -21,15 +25,12 @@ pub(crate) struct Origin<'a> {
 impl Origin<'_> {
     /// `email:{account}:{mailbox}:{uidvalidity}:{uid}`: the provider identity of one message.
     pub(crate) fn uid_key(&self, uid: u32) -> String {
-        format!(
-            "email:{}:{}:{}:{uid}",
-            self.account, self.mailbox, self.uidvalidity
-        )
+        super::keys::uid_key(self.account, self.mailbox, self.uidvalidity, uid)
     }
 
     /// `email:{account}:{mailbox}:sha256:{hex}`: the fallback that survives UIDVALIDITY resets.
     pub(crate) fn content_key(&self, sha256: &str) -> String {
-        format!("email:{}:{}:sha256:{sha256}", self.account, self.mailbox)
+        super::keys::content_key(self.account, self.mailbox, sha256)
     }
 
     fn imap(&self, uid: u32) -> ImapSource {
@@ -50,11 +51,15 @@ impl Origin<'_> {
             // two deliveries of byte-identical mail are two messages.
             lookup_keys: if uid < self.rescan_below { 2 } else { 1 },
             received_at: received_at.to_string(),
-            payload: Payload::Email {
-                raw,
+            payload: Payload::Wire(Wire {
+                bytes: raw,
                 sha256: Some(sha256),
-                imap: Some(self.imap(uid)),
-            },
+                source: Source {
+                    imap: Some(self.imap(uid)),
+                    ..Source::default()
+                },
+                files: Vec::new(),
+            }),
             receipt: Receipt(u64::from(uid)),
         }
     }
@@ -96,6 +101,44 @@ impl Origin<'_> {
                 headers,
                 size: Some(size),
                 source,
+                raw: None,
+            }),
+            receipt: Receipt(u64::from(uid)),
+        }
+    }
+
+    /// A message that still exists but failed to be fetched `failures` times in a row: it goes
+    /// to the dead-letter stream so the channel can move on. Nothing of it could be read, so
+    /// there are no headers, no content hash and no raw bytes to keep.
+    pub(crate) fn fetch_failed(
+        &self,
+        uid: u32,
+        unread: Unread,
+        failures: u32,
+        received_at: &str,
+    ) -> Inbound {
+        let how = match unread.why {
+            Missing::Absent => "the server left it out of its FETCH answers",
+            Missing::Refused => "the server answered NO to its FETCH",
+            Missing::Broken => "fetching it broke the IMAP session",
+        };
+        Inbound {
+            idempotency_keys: vec![self.uid_key(uid)],
+            lookup_keys: 1,
+            received_at: received_at.to_string(),
+            payload: Payload::Rejected(Rejection {
+                reason: "fetch_failed".into(),
+                error: format!(
+                    "uid {uid} still exists but could not be fetched {failures} times in a row \
+                     ({how}); no raw bytes could be read, so none are kept"
+                ),
+                headers: BTreeMap::new(),
+                size: unread.size,
+                source: Source {
+                    imap: Some(self.imap(uid)),
+                    ..Source::default()
+                },
+                raw: None,
             }),
             receipt: Receipt(u64::from(uid)),
         }
@@ -152,12 +195,14 @@ mod tests {
         );
         assert_eq!(item.receipt, Receipt(42));
         match item.payload {
-            Payload::Email {
-                raw,
-                imap: Some(imap),
+            Payload::Wire(Wire {
+                bytes,
+                source: Source {
+                    imap: Some(imap), ..
+                },
                 ..
-            } => {
-                assert_eq!(raw, b"Subject: hi\r\n\r\nbody");
+            }) => {
+                assert_eq!(bytes, b"Subject: hi\r\n\r\nbody");
                 assert_eq!(
                     (imap.uidvalidity, imap.uid, imap.mailbox.as_str()),
                     (7, 42, "INBOX")
@@ -189,6 +234,34 @@ mod tests {
                 assert_eq!(r.reason, "too_large");
                 assert_eq!(r.size, Some(100));
                 assert_eq!(r.source.imap.map(|i| i.uid), Some(9));
+            }
+            other => panic!("unexpected payload {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fetch_failed_is_a_rejection_without_bytes() {
+        let unread = Unread {
+            why: Missing::Refused,
+            size: Some(321),
+        };
+        let item = ORIGIN.fetch_failed(11, unread, 5, "t");
+        assert_eq!(
+            item.idempotency_keys,
+            vec!["email:support@imap.example.com:INBOX:7:11"]
+        );
+        assert_eq!(item.receipt, Receipt(11));
+        match item.payload {
+            Payload::Rejected(r) => {
+                assert_eq!(r.reason, "fetch_failed");
+                assert!(
+                    r.error.contains("5 times") && r.error.contains("NO"),
+                    "{}",
+                    r.error
+                );
+                assert!(r.error.contains("no raw bytes"), "{}", r.error);
+                assert_eq!(r.size, Some(321));
+                assert_eq!(r.source.imap.map(|i| i.uid), Some(11));
             }
             other => panic!("unexpected payload {other:?}"),
         }

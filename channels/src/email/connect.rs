@@ -2,7 +2,7 @@
 //! or none), the greeting, LOGIN, capabilities and SELECT.
 //!
 //! Errors are mapped to the channel's variants (Connect, Tls, Auth, Mailbox, Protocol) and never
-//! carry the password: only the endpoint, the username and bounded server text.
+//! carry the password or server text: only the endpoint, the username and the kind of failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, RootCertStore};
 
-use super::proto::{self, ImapSession, ImapStream, timed, truncate};
+use super::proto::{self, ImapSession, ImapStream, describe, timed};
 use crate::ChannelError;
 
 /// Upper bound for TCP connect plus TLS handshake plus greeting.
@@ -99,10 +99,11 @@ pub(crate) async fn select(
 ) -> Result<Selected, ChannelError> {
     let selected = timed("SELECT", async {
         session.select(mailbox).await.map_err(|e| match e {
-            async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail) => {
+            // The server's words stay out: they may echo anything.
+            e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)) => {
                 ChannelError::Mailbox {
                     mailbox: mailbox.to_string(),
-                    detail: truncate(&detail),
+                    detail: describe(&e),
                 }
             }
             other => proto::protocol("SELECT", other),
@@ -150,7 +151,7 @@ async fn open(
                 .await
                 .map_err(|e| ChannelError::Tls {
                     endpoint: endpoint.to_string(),
-                    detail: format!("STARTTLS refused: {}", truncate(&e.to_string())),
+                    detail: format!("STARTTLS refused: {}", describe(&e)),
                 })?;
             // Anything the server sent after its OK is discarded with the plaintext client: it
             // would be a STARTTLS injection, not data.
@@ -186,7 +187,7 @@ async fn read_greeting(
     let greeting = client
         .read_response()
         .await
-        .map_err(|e| connect_error(format!("reading greeting: {}", truncate(&e.to_string()))))?
+        .map_err(|e| connect_error(format!("reading greeting: {}", describe(&e.into()))))?
         .ok_or_else(|| connect_error("connection closed before greeting".into()))?;
     match greeting.parsed() {
         Response::Data {
@@ -195,12 +196,8 @@ async fn read_greeting(
         } => Ok(()),
         Response::Data {
             status: Status::Bye,
-            information,
             ..
-        } => Err(connect_error(format!(
-            "server refused: {}",
-            truncate(information.as_deref().unwrap_or(""))
-        ))),
+        } => Err(connect_error("server refused the connection (BYE)".into())),
         _ => Err(connect_error("unexpected greeting".into())),
     }
 }
@@ -269,11 +266,13 @@ fn login_error(
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => ChannelError::Auth {
             endpoint: endpoint.to_string(),
             username: config.username.clone(),
+            retry_in: None,
         },
         // Validation rejects a CR/LF in username or password; say which without echoing it.
         async_imap::error::Error::Validate(_) => ChannelError::Auth {
             endpoint: endpoint.to_string(),
             username: config.username.clone(),
+            retry_in: None,
         },
         other => proto::protocol("LOGIN", other),
     }

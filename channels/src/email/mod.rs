@@ -11,34 +11,51 @@
 //!   re-fetches everything not acked.
 //! - A changed UIDVALIDITY restarts from UID 1; the content-hash idempotency key keeps the
 //!   re-fetched messages from becoming second cases.
+//! - No message is skipped unless `UID SEARCH` confirms it is gone: a batch stops before a UID
+//!   that exists but could not be fetched, which is retried and, after `poison_after` failures,
+//!   dead-lettered as `fetch_failed` ([`stall`]).
+//! - A rejected login is retried only after 30 s, doubling up to 5 min ([`lockout`]), so the
+//!   gateway never gets its own account locked.
 //!
 //! Modules: [`connect`] (TCP/TLS/login/select), [`fetch`] (search, size scan, batch fetch),
-//! [`batch`] (idempotency keys, rejections), [`ack`] (after_ingest), [`wait`] (IDLE/poll),
-//! [`check`] (`intake check`), [`proto`] (command runner, UID sets).
+//! [`batch`] (idempotency keys, rejections), [`stall`] (unreadable messages), [`ack`]
+//! (after_ingest), [`wait`] (IDLE/poll), [`lockout`] (login pacing), [`check`] (`intake
+//! check`), [`proto`] (command runner, UID sets, error text without server bytes).
 
 mod ack;
 mod batch;
+mod build;
 mod check;
 mod checkpoint;
 mod connect;
 mod fetch;
+pub mod keys;
+mod lockout;
+mod normalize;
 mod proto;
+mod stall;
 mod wait;
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::time::Duration;
 
 use intake_config::EmailConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+pub use build::build;
 pub use check::{CheckReport, check};
 pub use connect::ServerCapabilities;
+pub use lockout::{AUTH_RETRY_FIRST, AUTH_RETRY_MAX};
+pub use normalize::EmailNormalizer;
 
 use crate::{Channel, ChannelError, ChannelKind, ChannelStatus, CheckpointStore, Inbound, Receipt};
 use batch::Origin;
 use checkpoint::Checkpoint;
+use lockout::LoginPace;
 use proto::ImapSession;
+use stall::Strikes;
 
 /// The first batch after connecting; see `Live::ramp`.
 const FIRST_BATCH: usize = 32;
@@ -58,6 +75,11 @@ pub struct EmailChannel<S: CheckpointStore> {
     committed: Option<Checkpoint>,
     /// Connection state for /readyz, updated on every connect attempt.
     status: tokio::sync::watch::Sender<ChannelStatus>,
+    /// The message a batch stopped before because it could not be fetched (kept across
+    /// reconnects, so its failures add up).
+    strikes: Strikes,
+    /// When the next login may be tried after rejected ones.
+    login_pace: LoginPace,
 }
 
 /// A selected mailbox and where we are in it.
@@ -106,7 +128,17 @@ impl<S: CheckpointStore> EmailChannel<S> {
             live: None,
             committed: None,
             status: tokio::sync::watch::Sender::new(ChannelStatus::Connecting),
+            strikes: Strikes::default(),
+            login_pace: LoginPace::default(),
         }
+    }
+
+    /// Paces logins after a rejection: `first` after the first, doubling up to `max`. The
+    /// default (30 s up to 5 min, [`AUTH_RETRY_FIRST`], [`AUTH_RETRY_MAX`]) keeps servers from
+    /// locking the account; tests use shorter ones.
+    pub fn with_auth_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.login_pace = LoginPace::new(first, max);
+        self
     }
 
     async fn receive_until_mail(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
@@ -114,24 +146,32 @@ impl<S: CheckpointStore> EmailChannel<S> {
             // Taken out while in use: an error or a cancelled receive drops it.
             let mut live = match self.live.take() {
                 Some(live) => live,
-                None => match self.connect().await {
-                    Ok(live) => {
-                        self.status.send_replace(ChannelStatus::Connected);
-                        live
+                None => {
+                    // After a rejected login, not before the pause is over.
+                    self.login_pace.wait().await;
+                    match self.connect().await {
+                        Ok(live) => {
+                            self.status.send_replace(ChannelStatus::Connected);
+                            live
+                        }
+                        Err(e) => {
+                            let e = self.paced(e);
+                            self.status
+                                .send_replace(ChannelStatus::Failed(e.to_string()));
+                            return Err(e);
+                        }
                     }
-                    Err(e) => {
-                        self.status
-                            .send_replace(ChannelStatus::Failed(e.to_string()));
-                        return Err(e);
-                    }
-                },
+                }
             };
             let batch = self.next_batch(&mut live, max).await?;
             if !batch.is_empty() {
                 self.live = Some(live);
                 return Ok(batch);
             }
-            if self.config.idle && live.caps.idle {
+            if let Some(at) = self.strikes.retry_at() {
+                // A message we must not pass waits for its next try: no IDLE until then.
+                tokio::time::sleep_until(at).await;
+            } else if self.config.idle && live.caps.idle {
                 live.session = wait::idle(live.session).await?;
             } else {
                 wait::poll(self.config.poll_interval).await;
@@ -140,9 +180,27 @@ impl<S: CheckpointStore> EmailChannel<S> {
         }
     }
 
+    /// A rejected login starts (or lengthens) the pause before the next one, and says so.
+    fn paced(&mut self, error: ChannelError) -> ChannelError {
+        match error {
+            ChannelError::Auth {
+                endpoint, username, ..
+            } => {
+                let retry_in = self.login_pace.rejected();
+                ChannelError::Auth {
+                    endpoint,
+                    username,
+                    retry_in: Some(retry_in),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Logs in, selects the mailbox and loads the checkpoint.
     async fn connect(&mut self) -> Result<Live, ChannelError> {
         let (mut session, caps) = connect::login(&self.config).await?;
+        self.login_pace.accepted();
         let selected = connect::select(&mut session, &self.config.mailbox).await?;
         let stored = self.load_checkpoint().await?;
         let uidvalidity = selected.uidvalidity;
@@ -207,8 +265,13 @@ impl<S: CheckpointStore> EmailChannel<S> {
     }
 
     /// The next batch: new UIDs above everything handed out on this connection, in order.
-    /// Empty when there is nothing new. (Unacked messages come again after a reconnect.)
-    async fn next_batch(&self, live: &mut Live, max: usize) -> Result<Vec<Inbound>, ChannelError> {
+    /// Empty when there is nothing new, or when the next UID is one that could not be fetched
+    /// and its retry is not due. (Unacked messages come again after a reconnect.)
+    async fn next_batch(
+        &mut self,
+        live: &mut Live,
+        max: usize,
+    ) -> Result<Vec<Inbound>, ChannelError> {
         let limit = max.min(self.config.batch_size).min(live.ramp).max(1);
         live.ramp = live.ramp.saturating_mul(2);
         loop {
@@ -219,28 +282,61 @@ impl<S: CheckpointStore> EmailChannel<S> {
                     return Ok(Vec::new());
                 }
             }
-            let take = limit.min(live.pending.len());
+            let (uidvalidity, poison_after) = (live.uidvalidity, self.config.poison_after);
+            let first = live.pending.front().copied().unwrap_or_default();
+            if self.strikes.waiting(uidvalidity, first).is_some() {
+                return Ok(Vec::new());
+            }
+            // Near a message whose fetch broke the session, one UID at a time, to find it.
+            let take = match self.strikes.alone(uidvalidity, first) {
+                true => 1,
+                false => limit.min(live.pending.len()),
+            };
             let uids: Vec<u32> = live.pending.drain(..take).collect();
             let origin = Origin {
                 account: &self.account,
                 mailbox: &self.config.mailbox,
-                uidvalidity: live.uidvalidity,
+                uidvalidity,
                 rescan_below: live.rescan_below,
             };
-            let limit = self.config.max_message_bytes;
-            let (batch, taken) =
-                fetch::batch(&mut live.session, &uids, origin, limit, &self.config.name).await?;
-            // What did not fit the batch's byte budget comes first next time.
-            for &uid in uids.get(taken..).unwrap_or_default().iter().rev() {
+            let (name, limit) = (&self.config.name, self.config.max_message_bytes);
+            let fetched = match self.strikes.broken(uidvalidity, first, poison_after) {
+                // Fetching it broke the session `poison_after` times: not again.
+                Some(failures) => stall::give_up(origin, first, failures, name),
+                None => match fetch::batch(&mut live.session, &uids, origin, limit, name).await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        self.strikes.session_lost(uidvalidity, &uids, name);
+                        return Err(e);
+                    }
+                },
+            };
+            let settled = stall::settle(
+                &mut live.session,
+                fetched,
+                &mut self.strikes,
+                origin,
+                poison_after,
+                name,
+            )
+            .await?;
+            // What did not fit the byte budget, or came at or after a message that could not
+            // be fetched, comes first next time.
+            for &uid in uids.get(settled.done..).unwrap_or_default().iter().rev() {
                 live.pending.push_front(uid);
             }
-            if let Some(&last) = uids.get(..taken).and_then(<[u32]>::last) {
+            if let Some(&last) = uids.get(..settled.done).and_then(<[u32]>::last) {
                 live.handed_out = live.handed_out.max(last);
             }
+            let batch = settled.items;
             if !batch.is_empty() {
                 live.inflight
                     .extend(batch.iter().filter_map(|item| receipt_uid(item.receipt)));
                 return Ok(batch);
+            }
+            if settled.done == 0 {
+                // Stopped before the first UID: it waits for its retry.
+                return Ok(Vec::new());
             }
             // Every one of them was expunged since the search: look further.
         }

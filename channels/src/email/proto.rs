@@ -26,10 +26,6 @@ pub(crate) type ImapSession = async_imap::Session<ImapStream>;
 /// Upper bound for one command round trip (a batch fetch included). IDLE is not bounded by it.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Longest server-provided text we put into an error: async-imap's parse errors quote the whole
-/// input buffer, which may hold message content.
-const MAX_DETAIL: usize = 200;
-
 /// The byte stream under the IMAP session: plain TCP or TLS over TCP.
 pub(crate) enum ImapStream {
     Plain(TcpStream),
@@ -85,6 +81,14 @@ impl AsyncWrite for ImapStream {
     }
 }
 
+/// How a command the caller lets fail ended: a `NO` is an answer (e.g. a FETCH the server
+/// refuses for one message), not a broken session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Completion {
+    Ok,
+    No,
+}
+
 /// Sends `command` and feeds every untagged response to `on_data` until the command's tagged
 /// response, which must be `OK`. Unrelated untagged data (EXISTS, EXPUNGE, flag updates from
 /// other sessions) is simply offered to `on_data` too, which ignores what it does not want: we
@@ -92,8 +96,27 @@ impl AsyncWrite for ImapStream {
 pub(crate) async fn run<F>(
     session: &mut ImapSession,
     command: &str,
-    mut on_data: F,
+    on_data: F,
 ) -> Result<(), ChannelError>
+where
+    F: FnMut(&Response<'_>) -> Result<(), ChannelError> + Send,
+{
+    match run_allowing_no(session, command, on_data).await? {
+        Completion::Ok => Ok(()),
+        Completion::No => Err(ChannelError::Protocol {
+            detail: format!("{} refused by the server (NO)", verb(command)),
+        }),
+    }
+}
+
+/// Like [`run`], but a tagged `NO` comes back as [`Completion::No`] (with whatever untagged
+/// data arrived before it) instead of an error. `BAD`, `BYE` and transport failures are errors.
+/// Server text (the words after NO/BAD/BYE) is never kept: it may quote message content.
+pub(crate) async fn run_allowing_no<F>(
+    session: &mut ImapSession,
+    command: &str,
+    mut on_data: F,
+) -> Result<Completion, ChannelError>
 where
     F: FnMut(&Response<'_>) -> Result<(), ChannelError> + Send,
 {
@@ -115,31 +138,22 @@ where
             };
             match response.parsed() {
                 Response::Done {
-                    tag: done,
-                    status,
-                    information,
-                    ..
+                    tag: done, status, ..
                 } if *done == tag => {
                     return match status {
-                        Status::Ok => Ok(()),
+                        Status::Ok => Ok(Completion::Ok),
+                        Status::No => Ok(Completion::No),
                         other => Err(ChannelError::Protocol {
-                            detail: format!(
-                                "{verb} failed: {other:?} {}",
-                                truncate(information.as_deref().unwrap_or(""))
-                            ),
+                            detail: format!("{verb} failed: server said {}", status_word(other)),
                         }),
                     };
                 }
                 Response::Data {
                     status: Status::Bye,
-                    information,
                     ..
                 } => {
                     return Err(ChannelError::Protocol {
-                        detail: format!(
-                            "{verb}: server said bye: {}",
-                            truncate(information.as_deref().unwrap_or(""))
-                        ),
+                        detail: format!("{verb}: server said bye"),
                     });
                 }
                 parsed => on_data(parsed)?,
@@ -174,18 +188,38 @@ fn verb(command: &str) -> &str {
     }
 }
 
-/// A protocol error with a bounded, body-free detail.
-pub(crate) fn protocol(context: &str, error: impl fmt::Display) -> ChannelError {
+/// A protocol error that names the command and the kind of failure, never server text.
+pub(crate) fn protocol(context: &str, error: impl Into<async_imap::error::Error>) -> ChannelError {
     ChannelError::Protocol {
-        detail: format!("{context}: {}", truncate(&error.to_string())),
+        detail: format!("{context}: {}", describe(&error.into())),
     }
 }
 
-/// Cuts server-provided text to [`MAX_DETAIL`] characters, on a char boundary.
-pub(crate) fn truncate(text: &str) -> String {
-    match text.char_indices().nth(MAX_DETAIL) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text.to_string(),
+/// What went wrong, in our words. async-imap's errors quote the server: a NO/BAD/BYE's text,
+/// and a parse failure's `Debug` of the whole receive buffer (it arrives as an `io::Error` of
+/// kind `Other`), which may hold a message body. None of that may reach a log or /readyz.
+pub(crate) fn describe(error: &async_imap::error::Error) -> String {
+    use async_imap::error::Error;
+    match error {
+        Error::Io(e) if e.kind() == io::ErrorKind::Other => "unreadable server response".into(),
+        Error::Io(e) => format!("io error: {}", e.kind()),
+        Error::Bad(_) => "server said BAD".into(),
+        Error::No(_) => "server said NO".into(),
+        Error::ConnectionLost => "connection lost".into(),
+        Error::Parse(_) => "unreadable server response".into(),
+        Error::Validate(_) => "invalid character in a command argument".into(),
+        Error::Append => "append failed".into(),
+        _ => "imap error".into(),
+    }
+}
+
+fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Ok => "OK",
+        Status::No => "NO",
+        Status::Bad => "BAD",
+        Status::PreAuth => "PREAUTH",
+        Status::Bye => "BYE",
     }
 }
 
@@ -258,9 +292,25 @@ mod tests {
     }
 
     #[test]
-    fn truncates_long_details() {
-        let long = "x".repeat(1000);
-        assert!(truncate(&long).len() < 210);
-        assert_eq!(truncate("short"), "short");
+    fn errors_never_quote_the_server() {
+        use async_imap::error::{Error, ParseError};
+        const PLANTED: &str = "Dear support, my card number is 4111";
+        let errors = [
+            Error::Io(io::Error::other(format!(
+                "Error(Tag) during parsing of \"* 3 FETCH (BODY[] {PLANTED}\""
+            ))),
+            Error::No(PLANTED.into()),
+            Error::Bad(PLANTED.into()),
+            Error::Parse(ParseError::Invalid(PLANTED.as_bytes().to_vec())),
+            Error::Parse(ParseError::Unexpected(PLANTED.into())),
+            Error::Io(io::Error::new(io::ErrorKind::ConnectionReset, PLANTED)),
+        ];
+        for error in errors {
+            let text = protocol("UID FETCH", error).to_string();
+            assert!(!text.contains("card number"), "{text}");
+            assert!(text.starts_with("protocol error: UID FETCH: "), "{text}");
+        }
+        let reset = Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(describe(&reset), "io error: connection reset");
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use toml::Value;
 
-use super::{Env, duration, secret};
+use super::secret::SecretSource;
+use super::{duration, secret};
 use crate::error::{ConfigErrors, join};
 use crate::raw::{RawAfterIngest, RawEmail};
 use crate::types::{AfterIngest, EmailConfig, Secret, TlsMode};
@@ -18,11 +19,12 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_BATCH_SIZE: usize = 500;
 const MAX_BATCH_SIZE: usize = 10_000;
 const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+const DEFAULT_POISON_AFTER: u32 = 5;
 
 pub(super) fn validate(
     raw: RawEmail,
     path: &str,
-    env: Env<'_>,
+    secrets: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> EmailConfig {
     let at = |key: &str| join(path, key);
@@ -71,7 +73,7 @@ pub(super) fn validate(
         path,
         raw.password_env.as_deref(),
         raw.password_file.as_deref(),
-        env,
+        secrets,
         errors,
     );
 
@@ -90,6 +92,7 @@ pub(super) fn validate(
     );
     let batch_size = batch_size(raw.batch_size, &at("batch_size"), errors);
     let max_message_bytes = size(raw.max_message_bytes, &at("max_message_bytes"), errors);
+    let poison_after = poison_after(raw.poison_after, &at("poison_after"), errors);
 
     EmailConfig {
         name,
@@ -107,6 +110,7 @@ pub(super) fn validate(
         poll_interval,
         batch_size,
         max_message_bytes,
+        poison_after,
     }
 }
 
@@ -236,6 +240,23 @@ fn batch_size(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> usiz
                 format!("{value} is out of range; expected 1..={MAX_BATCH_SIZE}"),
             );
             DEFAULT_BATCH_SIZE
+        }
+    }
+}
+
+/// Failed fetches of one message before it is dead-lettered: at least 1.
+fn poison_after(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> u32 {
+    let Some(value) = value else {
+        return DEFAULT_POISON_AFTER;
+    };
+    match u32::try_from(value) {
+        Ok(n) if n >= 1 => n,
+        _ => {
+            errors.push(
+                path,
+                format!("{value} is out of range; expected at least 1"),
+            );
+            DEFAULT_POISON_AFTER
         }
     }
 }

@@ -1,12 +1,36 @@
 //! Secrets: never inline in the config, always named by `password_env` (an environment
 //! variable) or `password_file` (a file, relative to the current directory or absolute, trailing
 //! newline trimmed). Error messages name the variable or file, never the value.
+//!
+//! What a secret that cannot be had (variable unset or empty, file unreadable or empty) means
+//! is the caller's [`SecretPolicy`]: an error, or, for commands that never use it, a warning
+//! with the same key path and message. Every secret key goes through here, so the policy
+//! applies to all of them alike. A malformed key (both set, an empty name) is an error either
+//! way: the file itself is wrong.
 
 use std::fs;
 
 use super::Env;
+use crate::SecretPolicy;
 use crate::error::{ConfigErrors, join};
 use crate::types::Secret;
+
+/// Where secrets come from and what a missing one means.
+#[derive(Clone, Copy)]
+pub(crate) struct SecretSource<'a> {
+    pub env: Env<'a>,
+    pub policy: SecretPolicy,
+}
+
+impl SecretSource<'_> {
+    /// Records a secret that cannot be had, as the policy says.
+    fn missing(&self, path: &str, message: String, errors: &mut ConfigErrors) {
+        match self.policy {
+            SecretPolicy::Require => errors.push(path, message),
+            SecretPolicy::Defer => errors.warn(path, message),
+        }
+    }
+}
 
 pub(super) const INLINE_PASSWORD: &str =
     "inline passwords are not allowed; use password_env = \"VAR\" or password_file = \"/path\"";
@@ -16,13 +40,13 @@ pub(super) fn resolve_optional(
     prefix: &str,
     var: Option<&str>,
     file: Option<&str>,
-    env: Env<'_>,
+    source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
     match (var, file) {
         (None, None) => None,
-        (Some(var), None) => from_env(&join(prefix, "password_env"), var, env, errors),
-        (None, Some(file)) => from_file(&join(prefix, "password_file"), file, errors),
+        (Some(var), None) => from_env(&join(prefix, "password_env"), var, source, errors),
+        (None, Some(file)) => from_file(&join(prefix, "password_file"), file, source, errors),
         (Some(_), Some(_)) => {
             errors.push(
                 join(prefix, "password_file"),
@@ -38,7 +62,7 @@ pub(super) fn resolve_required(
     prefix: &str,
     var: Option<&str>,
     file: Option<&str>,
-    env: Env<'_>,
+    source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
     if var.is_none() && file.is_none() {
@@ -48,28 +72,38 @@ pub(super) fn resolve_required(
         );
         return None;
     }
-    resolve_optional(prefix, var, file, env, errors)
+    resolve_optional(prefix, var, file, source, errors)
 }
 
-fn from_env(path: &str, var: &str, env: Env<'_>, errors: &mut ConfigErrors) -> Option<Secret> {
+fn from_env(
+    path: &str,
+    var: &str,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
     if var.trim().is_empty() {
         errors.push(path, "must name an environment variable");
         return None;
     }
-    match env(var) {
+    match (source.env)(var) {
         Some(value) if !value.is_empty() => Some(Secret::new(value)),
         Some(_) => {
-            errors.push(path, format!("variable {var} is empty"));
+            source.missing(path, format!("variable {var} is empty"), errors);
             None
         }
         None => {
-            errors.push(path, format!("variable {var} is not set"));
+            source.missing(path, format!("variable {var} is not set"), errors);
             None
         }
     }
 }
 
-fn from_file(path: &str, file: &str, errors: &mut ConfigErrors) -> Option<Secret> {
+fn from_file(
+    path: &str,
+    file: &str,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
     if file.trim().is_empty() {
         errors.push(path, "must name a file");
         return None;
@@ -78,7 +112,7 @@ fn from_file(path: &str, file: &str, errors: &mut ConfigErrors) -> Option<Secret
         Ok(content) => {
             let value = content.trim_end_matches(['\n', '\r']);
             if value.is_empty() {
-                errors.push(path, format!("file {file} is empty"));
+                source.missing(path, format!("file {file} is empty"), errors);
                 None
             } else {
                 Some(Secret::new(value))
@@ -86,7 +120,7 @@ fn from_file(path: &str, file: &str, errors: &mut ConfigErrors) -> Option<Secret
         }
         Err(e) => {
             // The io error names the failure (not found, permission denied), never the content.
-            errors.push(path, format!("cannot read {file}: {e}"));
+            source.missing(path, format!("cannot read {file}: {e}"), errors);
             None
         }
     }

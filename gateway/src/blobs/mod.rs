@@ -112,6 +112,11 @@ impl BlobStore {
         Ok(())
     }
 
+    /// True once a sync failed: the store refuses every write until the process restarts.
+    pub fn is_failed(&self) -> bool {
+        lock(&self.shared.writer).is_failed()
+    }
+
     /// The bytes of the blob named `sha256`, verified against it; None when it is not stored.
     /// Scans every index: meant for operators and tools, not the ingest path. Blocking.
     pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, BlobError> {

@@ -97,6 +97,10 @@ impl PackWriter {
         self.failed = Some(error.to_string());
     }
 
+    pub fn is_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
     fn check_usable(&self) -> io::Result<()> {
         match &self.failed {
             None => Ok(()),

@@ -21,6 +21,7 @@
 //! the records. A redelivered message resolves the same way: its own id points at the
 //! conversation recorded the first time.
 
+mod error;
 mod resolve;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,7 +30,7 @@ use intake_config::ConversationsConfig;
 use intake_normalizer::Case;
 use redis::aio::ConnectionManager;
 
-use crate::sink::SinkError;
+pub use error::ConversationError;
 
 /// Resolves and records conversations for batches of cases.
 #[derive(Clone)]
@@ -64,7 +65,7 @@ impl ConversationStore {
 
     /// Fills in `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of
     /// every case, in order, so a reply later in the batch finds a message earlier in it.
-    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<(), SinkError> {
+    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<(), ConversationError> {
         if cases.is_empty() {
             return Ok(());
         }
@@ -86,7 +87,7 @@ impl ConversationStore {
         let replies: Vec<redis::Value> = lookup
             .query_async(&mut self.conn)
             .await
-            .map_err(|e| SinkError::from_redis(&e))?;
+            .map_err(|e| ConversationError::from_redis(&e))?;
         let records = resolve::apply(
             cases,
             &plans,
@@ -113,7 +114,7 @@ impl ConversationStore {
             let () = write
                 .query_async(&mut self.conn)
                 .await
-                .map_err(|e| SinkError::from_redis(&e))?;
+                .map_err(|e| ConversationError::from_redis(&e))?;
         }
         Ok(())
     }

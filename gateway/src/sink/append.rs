@@ -8,49 +8,11 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 
 use super::SinkError;
+use super::durability::Wait;
+use super::entry::{AppendOutcome, Entry};
 use super::parts::{self, Encoder};
 
 const APPEND_SCRIPT: &str = include_str!("append.lua");
-
-/// Which stream an entry goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Cases,
-    DeadLetters,
-}
-
-/// One stream entry to append. `idempotency_keys` are unprefixed; the sink adds the deployment's
-/// hash-tagged prefix.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub target: Target,
-    pub idempotency_keys: Vec<String>,
-    /// How many of `idempotency_keys`, from the first, find an earlier entry; the rest are
-    /// only recorded.
-    pub lookup_keys: usize,
-    pub event: &'static str,
-    pub channel: String,
-    pub case_id: String,
-    /// The case (or dead-letter) JSON document.
-    pub document: String,
-}
-
-/// What happened to one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// Appended now, with this stream entry id.
-    Appended(String),
-    /// Appended before (a redelivery); the id of that earlier entry.
-    Duplicate(String),
-}
-
-impl AppendOutcome {
-    pub fn entry_id(&self) -> &str {
-        match self {
-            AppendOutcome::Appended(id) | AppendOutcome::Duplicate(id) => id,
-        }
-    }
-}
 
 /// Appends entries to the case and dead-letter streams, exactly once per idempotency key.
 #[derive(Clone)]
@@ -61,6 +23,7 @@ pub struct StreamSink {
     dead_stream: String,
     key_prefix: String,
     ttl_secs: u64,
+    wait: Wait,
 }
 
 impl std::fmt::Debug for StreamSink {
@@ -81,7 +44,14 @@ impl StreamSink {
             dead_stream: config.dead_letter_stream.clone(),
             key_prefix: config.key_prefix(),
             ttl_secs: config.dedupe_ttl.max(Duration::from_secs(1)).as_secs(),
+            wait: Wait::new(config),
         }
+    }
+
+    /// Reads and judges the server's setup now instead of before the first append; a setup
+    /// that could lose or duplicate entries is `SetupRefused`.
+    pub async fn check_setup(&mut self) -> Result<(), SinkError> {
+        self.wait.ensure_setup(&mut self.conn).await
     }
 
     /// Appends `entries` in one round trip: one pipeline of script calls over parts of the
@@ -97,6 +67,7 @@ impl StreamSink {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_setup().await?;
         let parts = parts::split(entries, &self.key_prefix);
         let replies = self
             .send(&parts)
@@ -132,6 +103,15 @@ impl StreamSink {
         Ok(outcomes)
     }
 
+    /// Whether Redis answers now: after a failed append, tells an outage (no answer) from a
+    /// command Redis refused or would not read (it answers).
+    pub async fn ping(&mut self) -> bool {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn)
+            .await
+            .is_ok()
+    }
+
     async fn load_script(&mut self) -> Result<(), SinkError> {
         self.script
             .prepare_invoke()
@@ -141,12 +121,13 @@ impl StreamSink {
             .map_err(|e| SinkError::from_redis(&e))
     }
 
-    /// One pipeline of gated script calls; one reply per part.
+    /// One pipeline of gated script calls, then the configured wait; one reply per part, or
+    /// an error for all when the wait was not met.
     async fn send(
         &mut self,
         parts: &[&[Entry]],
     ) -> redis::RedisResult<Vec<redis::RedisResult<Value>>> {
-        let pipe = Encoder {
+        let mut pipe = Encoder {
             sha: self.script.get_hash(),
             cases_stream: &self.cases_stream,
             dead_stream: &self.dead_stream,
@@ -154,7 +135,8 @@ impl StreamSink {
             ttl_secs: self.ttl_secs,
         }
         .pipeline(parts);
-        pipe.query_async(&mut self.conn).await
+        self.wait.extend(&mut pipe);
+        self.wait.settle(pipe.query_async(&mut self.conn).await?)
     }
 }
 
@@ -203,6 +185,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::sink::Target;
 
     fn entry(n: usize) -> Entry {
         Entry {

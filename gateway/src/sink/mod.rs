@@ -7,11 +7,15 @@
 //! next is still arriving. A gate key chains the parts, so a part runs only after the one
 //! before it ran to the end and what is appended stays in receive order. Because the script is
 //! idempotent, a batch whose outcome is unknown (connection lost mid-pipeline) is simply sent
-//! again.
+//! again. Per `[redis] durability`, the same pipeline then waits for replicas or an fsync
+//! (`durability.rs`), and the first append of a process checks the server's setup.
 
 mod append;
+mod durability;
+mod entry;
 mod error;
 mod parts;
 
-pub use append::{AppendOutcome, Entry, StreamSink, Target};
+pub use append::StreamSink;
+pub use entry::{AppendOutcome, Entry, Target};
 pub use error::SinkError;

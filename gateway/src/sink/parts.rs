@@ -4,7 +4,7 @@
 use redis::{Cmd, RedisWrite, ToRedisArgs, Value};
 
 use super::SinkError;
-use super::append::{AppendOutcome, Entry, Target};
+use super::entry::{AppendOutcome, Entry, Target};
 
 /// Most entries per script call. Several parts per batch let Redis run one part while the next
 /// is still on the wire and the client reads the previous reply, instead of each side waiting

@@ -9,6 +9,7 @@
 //! then acked, batch N+1 is normalized on the blocking pool. Commits and acks stay in receive
 //! order.
 
+mod commit;
 mod pipeline;
 mod prepare;
 
@@ -17,8 +18,9 @@ use std::time::Duration;
 use intake_channels::{Channel, ChannelError, ChannelStatus, Inbound, Receipt};
 use tokio_util::sync::CancellationToken;
 
-pub use pipeline::{CommitStage, PrepareStage, PreparedBatch};
-pub use prepare::{Document, EmailPolicy, PrepareContext, Prepared, channel_ref};
+pub use commit::CommitStage;
+pub use pipeline::{PrepareStage, PreparedBatch};
+pub use prepare::{Document, PrepareContext, Prepared, channel_ref};
 
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;
@@ -31,6 +33,8 @@ use crate::sink::StreamSink;
 pub struct Shutdown {
     pub stop: CancellationToken,
     pub abort: CancellationToken,
+    /// Raised on a fault only a restart cures; the process then exits non-zero.
+    pub fatal: crate::fatal::Fatal,
 }
 
 /// Drives one channel: commits and acks one batch and fetches the next while the batch between
@@ -77,7 +81,7 @@ impl<C: Channel> ChannelWorker<C> {
         batch_max: usize,
     ) -> Self {
         health.register(&part_name(&channel));
-        let channel_name = channel.name().to_string();
+        let channel_ref = channel_ref(channel.kind(), channel.name());
         ChannelWorker {
             preparer: PrepareStage {
                 prepare,
@@ -91,11 +95,19 @@ impl<C: Channel> ChannelWorker<C> {
                     conversations,
                     health,
                     shutdown,
-                    channel_name,
+                    channel: channel_ref,
+                    poison_after: intake_channels::DEFAULT_POISON_AFTER,
                 },
                 batch_max: batch_max.max(1),
             },
         }
+    }
+
+    /// How many times one message may fail to append, the same way while Redis answers,
+    /// before it is dead-lettered.
+    pub fn with_poison_after(mut self, poison_after: u32) -> Self {
+        self.front.committer.poison_after = poison_after.max(1);
+        self
     }
 
     /// Runs until `shutdown.stop` is cancelled and what was received is delivered (or aborted).
@@ -162,7 +174,12 @@ impl<C: Channel> Front<C> {
             Err(ChannelError::Shutdown) => Waited::Stopped,
             Err(e) => {
                 self.channel_failed(part, &e);
-                match sleep(backoff.next_delay(), stop).await {
+                // A channel may ask for a longer pause (a rejected login: servers lock accounts
+                // after repeated failures).
+                let delay = backoff
+                    .next_delay()
+                    .max(e.retry_floor().unwrap_or_default());
+                match sleep(delay, stop).await {
                     true => Waited::Failed,
                     false => Waited::Stopped,
                 }

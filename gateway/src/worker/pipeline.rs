@@ -1,25 +1,22 @@
-//! The two stages between a received batch and its acknowledgement, apart from the channel:
-//! [`PrepareStage`] normalizes a batch on the blocking pool; [`CommitStage`] resolves its
-//! conversations and appends it with retries. They are separate so the worker can prepare one
-//! batch (CPU) while the previous one is committed to Redis and acked (round trips).
+//! The prepare stage: normalizes a received batch on the blocking pool and stores its blobs.
+//! It is apart from the commit stage (`commit.rs`) so the worker can prepare one batch (CPU)
+//! while the previous one is committed to Redis and acked (round trips).
 
 use std::time::{Duration, Instant};
 
-use intake_channels::{Inbound, Receipt};
+use intake_channels::Inbound;
 
 use super::Shutdown;
-use super::prepare::{self, Document, PrepareContext, Prepared};
+use super::prepare::{self, PrepareContext, Prepared};
 use crate::backoff::Backoff;
-use crate::conversation::ConversationStore;
-use crate::health::Health;
-use crate::sink::{AppendOutcome, SinkError, StreamSink};
+use crate::health::{BLOBS_PART, Health};
 
 /// A batch ready to commit, in receive order.
 #[derive(Debug)]
 pub struct PreparedBatch {
-    items: Vec<Prepared>,
+    pub(super) items: Vec<Prepared>,
     /// When its preparation began: `intake_batch_seconds` spans prepare to durable.
-    started: Instant,
+    pub(super) started: Instant,
 }
 
 /// Normalizes batches and stores their blobs.
@@ -30,29 +27,26 @@ pub struct PrepareStage {
     pub shutdown: Shutdown,
 }
 
-/// Makes prepared batches durable in the streams.
-#[derive(Debug)]
-pub struct CommitStage {
-    pub sink: StreamSink,
-    pub conversations: ConversationStore,
-    pub health: Health,
-    pub shutdown: Shutdown,
-    pub channel_name: String,
-}
-
 impl PrepareStage {
     /// Normalizes the batch on blocking threads, one chunk per core, keeping receive order.
     /// Retries blob-store failures with backoff; None when the shutdown deadline aborted it.
     pub async fn run(&self, batch: Vec<Inbound>) -> Option<PreparedBatch> {
         let started = Instant::now();
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        // A full disk clears when an operator frees space: look again every few seconds.
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let mut batch = Some(batch);
         loop {
             let items = batch.take()?;
             match prepare_parallel(items, &self.prepare).await {
-                Ok(items) => return Some(PreparedBatch { items, started }),
+                Ok(items) => {
+                    self.health.up(BLOBS_PART);
+                    return Some(PreparedBatch { items, started });
+                }
                 Err((items, e)) => {
-                    self.health.down("blobs", &e);
+                    self.health.down(BLOBS_PART, &e);
+                    if self.prepare.blobs.is_failed() {
+                        self.shutdown.fatal.raise(&e);
+                    }
                     batch = Some(items?);
                     if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                         return None;
@@ -60,88 +54,6 @@ impl PrepareStage {
                 }
             }
         }
-    }
-}
-
-impl CommitStage {
-    /// Makes every message of `batch` durable in the streams, retrying while Redis fails.
-    /// Returns the receipts to ack, in receive order; None when the shutdown deadline abandoned
-    /// the batch (nothing is acked: the channel redelivers it).
-    pub async fn run(&mut self, batch: PreparedBatch) -> Option<Vec<Receipt>> {
-        let PreparedBatch {
-            items: mut prepared,
-            started,
-        } = batch;
-        if !self.resolve_conversations(&mut prepared).await {
-            return None;
-        }
-        let channel = self.channel_name.clone();
-        let (entries, receipts): (Vec<_>, Vec<_>) =
-            prepared.into_iter().map(|p| p.into_entry(&channel)).unzip();
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        let mut committed = 0;
-        loop {
-            // Only the entries not yet committed are sent again; the script dedupes anyway.
-            match self.sink.append(&entries[committed..]).await {
-                Ok(results) => {
-                    self.health.up("redis");
-                    let now = self.count_committed(&results);
-                    if now > 0 {
-                        backoff.reset();
-                    }
-                    committed += now;
-                }
-                Err(e) => self.health.down("redis", &e.to_string()),
-            }
-            if committed == entries.len() {
-                metrics::histogram!("intake_batch_seconds", "channel" => self.channel_name.clone())
-                    .record(started.elapsed().as_secs_f64());
-                return Some(receipts);
-            }
-            if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                tracing::warn!(channel = %self.channel_name, unacked = receipts.len(), "shutdown deadline reached; unacked messages will be redelivered");
-                return None;
-            }
-        }
-    }
-
-    /// Fills in the conversations of the batch's cases, retrying while Redis is unavailable.
-    /// False when aborted by the shutdown deadline.
-    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> bool {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            let mut cases: Vec<_> = prepared
-                .iter_mut()
-                .filter_map(|p| match &mut p.document {
-                    Document::Case(case) => Some(case.as_mut()),
-                    Document::Json(_) => None,
-                })
-                .collect();
-            match self.conversations.resolve(&mut cases).await {
-                Ok(()) => return true,
-                Err(e) => self.health.down("redis", &e.to_string()),
-            }
-            if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                return false;
-            }
-        }
-    }
-
-    fn count_committed(&self, results: &[Result<AppendOutcome, SinkError>]) -> usize {
-        let mut committed = 0;
-        for result in results {
-            let outcome = match result {
-                Ok(AppendOutcome::Appended(_)) => "appended",
-                Ok(AppendOutcome::Duplicate(_)) => "duplicate",
-                Err(e) => {
-                    self.health.down("redis", &e.to_string());
-                    break;
-                }
-            };
-            metrics::counter!("intake_appends_total", "channel" => self.channel_name.clone(), "outcome" => outcome).increment(1);
-            committed += 1;
-        }
-        committed
     }
 }
 

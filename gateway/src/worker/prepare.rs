@@ -6,13 +6,13 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use intake_channels::{ChannelKind, Inbound, Payload, Receipt, Rejection};
-use intake_normalizer::case::{ChannelRef, ImapSource, Source};
-use intake_normalizer::dead_letter::DEAD_LETTER_EVENT;
-use intake_normalizer::email::{
-    EmailContext, EmailOptions, SubjectTag, normalize_email_with, read_headers,
+use std::sync::Arc;
+
+use intake_channels::{
+    ChannelKind, Inbound, Normalize, NormalizeContext, Payload, Receipt, Rejection, Wire,
 };
-use intake_normalizer::language::LanguageDetector;
+use intake_normalizer::case::{ChannelRef, Source};
+use intake_normalizer::dead_letter::DEAD_LETTER_EVENT;
 use intake_normalizer::{Case, DeadLetter, NormalizeError, SCHEMA_VERSION, sha256_hex};
 
 use crate::blobs::BlobStore;
@@ -59,22 +59,13 @@ impl Prepared {
     }
 }
 
-/// Operator policy for normalizing one channel's mail, owned so it can cross threads.
-#[derive(Debug, Default)]
-pub struct EmailPolicy {
-    pub authserv_id: Option<String>,
-    /// None: the normalizer's built-in subject tags.
-    pub subject_tags: Option<Vec<SubjectTag>>,
-    /// None: every language the detector knows.
-    pub languages: Option<LanguageDetector>,
-}
-
 /// What every message of one channel shares.
 #[derive(Debug, Clone)]
 pub struct PrepareContext {
     pub channel: ChannelRef,
     pub blobs: BlobStore,
-    pub email: std::sync::Arc<EmailPolicy>,
+    /// The channel kind's normalizer into case v1.
+    pub normalizer: Arc<dyn Normalize>,
 }
 
 /// Prepares `items` in order. Fails only when a blob cannot be written or synced (disk full,
@@ -96,17 +87,9 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
     let case_id = uuid::Uuid::now_v7().to_string();
     let primary_key = item.idempotency_keys.first().cloned().unwrap_or_default();
     let (target, event, document) = match &item.payload {
-        Payload::Email { raw, sha256, imap } => email_document(
-            raw,
-            sha256.as_deref(),
-            imap.clone(),
-            &case_id,
-            &primary_key,
-            &item.received_at,
-            ctx,
-        )?,
+        Payload::Wire(wire) => wire_document(wire, &case_id, &primary_key, &item.received_at, ctx)?,
         Payload::Rejected(rejection) => {
-            let doc = rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx);
+            let doc = rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx)?;
             (Target::DeadLetters, DEAD_LETTER_EVENT, Document::Json(doc))
         }
     };
@@ -121,38 +104,21 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
     })
 }
 
-fn email_document(
-    raw: &[u8],
-    raw_sha256: Option<&str>,
-    imap: Option<ImapSource>,
+fn wire_document(
+    wire: &Wire,
     case_id: &str,
     idempotency_key: &str,
     received_at: &str,
     ctx: &PrepareContext,
 ) -> Result<(Target, &'static str, Document), std::io::Error> {
-    let email_ctx = EmailContext {
-        channel_name: &ctx.channel.name,
+    let normalize_ctx = NormalizeContext {
+        channel: &ctx.channel,
         case_id,
         idempotency_key,
         received_at,
-        imap: imap.clone(),
-        raw_sha256,
-    };
-    let options = EmailOptions {
-        authserv_id: ctx.email.authserv_id.as_deref(),
-        subject_tags: ctx
-            .email
-            .subject_tags
-            .as_deref()
-            .unwrap_or(intake_normalizer::email::default_subject_tags()),
-        languages: ctx
-            .email
-            .languages
-            .as_ref()
-            .unwrap_or(LanguageDetector::all()),
     };
     let normalized = catch_unwind(AssertUnwindSafe(|| {
-        normalize_email_with(raw, &email_ctx, &options)
+        ctx.normalizer.normalize(wire, &normalize_ctx)
     }))
     .unwrap_or_else(|_| {
         Err(NormalizeError::Internal {
@@ -175,19 +141,27 @@ fn email_document(
             tracing::warn!(channel = %ctx.channel.name, case_id, reason = error.reason_code(), error = %error, "message dead-lettered");
             count_dead_letter(ctx, error.reason_code());
             // The raw bytes are kept so an operator can inspect or replay the message.
-            let sha = raw_sha256.map_or_else(|| sha256_hex(raw), str::to_owned);
-            ctx.blobs.put(&sha, raw)?;
-            let headers = catch_unwind(|| read_headers(raw)).unwrap_or_default();
-            let source = Source {
-                imap,
-                ..Source::default()
-            };
-            let letter = dead_letter(ctx, case_id, idempotency_key, received_at, source);
+            let sha = wire
+                .sha256
+                .clone()
+                .unwrap_or_else(|| sha256_hex(&wire.bytes));
+            ctx.blobs.put(&sha, &wire.bytes)?;
+            let headers = catch_unwind(AssertUnwindSafe(|| {
+                ctx.normalizer.dead_letter_headers(wire)
+            }))
+            .unwrap_or_default();
+            let letter = dead_letter(
+                ctx,
+                case_id,
+                idempotency_key,
+                received_at,
+                wire.source.clone(),
+            );
             let letter = DeadLetter {
                 reason: error.reason_code().to_string(),
                 error: error.to_string(),
                 headers,
-                size: Some(raw.len() as u64),
+                size: Some(wire.bytes.len() as u64),
                 raw_ref: Some(format!("sha256:{sha}")),
                 ..letter
             };
@@ -206,8 +180,17 @@ fn rejected_document(
     idempotency_key: &str,
     received_at: &str,
     ctx: &PrepareContext,
-) -> String {
+) -> Result<String, std::io::Error> {
     tracing::warn!(channel = %ctx.channel.name, case_id, reason = %rejection.reason, error = %rejection.error, "message dead-lettered");
+    // Whatever bytes the channel could fetch are kept, so nothing it saw is lost.
+    let raw_ref = match &rejection.raw {
+        Some(raw) => {
+            let sha = sha256_hex(raw);
+            ctx.blobs.put(&sha, raw)?;
+            Some(format!("sha256:{sha}"))
+        }
+        None => None,
+    };
     count_dead_letter(ctx, &rejection.reason);
     let letter = dead_letter(
         ctx,
@@ -216,13 +199,14 @@ fn rejected_document(
         received_at,
         rejection.source.clone(),
     );
-    to_json(&DeadLetter {
+    Ok(to_json(&DeadLetter {
         reason: rejection.reason.clone(),
         error: rejection.error.clone(),
         headers: rejection.headers.clone(),
         size: rejection.size,
+        raw_ref,
         ..letter
-    })
+    }))
 }
 
 /// Dead letters by channel and reason (both operator-defined or fixed words, never customer

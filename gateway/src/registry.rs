@@ -1,0 +1,64 @@
+//! The channel registry: the one place that maps a `[[channels]]` entry to its kind's builder.
+//! Adding a kind adds one line here; everything after `build` (worker, sink, blob store,
+//! conversations, HTTP routes) is the same for every kind.
+
+use intake_channels::{BuildContext, Built, Channel};
+use intake_config::ChannelConfig;
+use tokio::task::JoinSet;
+
+use crate::blobs::BlobStore;
+use crate::checkpoint::RedisCheckpoints;
+use crate::conversation::ConversationStore;
+use crate::health::Health;
+use crate::sink::StreamSink;
+use crate::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref};
+
+/// Builds the channel of `config` and hands it to `launcher`.
+pub fn launch(
+    config: ChannelConfig,
+    ctx: &BuildContext<RedisCheckpoints>,
+    launcher: &mut Launcher,
+) {
+    match config {
+        ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
+    }
+}
+
+/// Starts one worker per built channel and collects the channels' HTTP routes.
+#[derive(Debug)]
+pub struct Launcher {
+    pub sink: StreamSink,
+    pub conversations: ConversationStore,
+    pub blobs: BlobStore,
+    pub health: Health,
+    pub shutdown: Shutdown,
+    pub workers: JoinSet<()>,
+    /// `(channel name, routes)` to mount at `/webhooks/<channel name>`.
+    pub routes: Vec<(String, axum::Router)>,
+}
+
+impl Launcher {
+    /// Spawns the worker that drives `built.channel`.
+    pub fn launch<C: Channel>(&mut self, built: Built<C>) {
+        let name = built.channel.name().to_string();
+        let prepare = PrepareContext {
+            channel: channel_ref(built.channel.kind(), &name),
+            blobs: self.blobs.clone(),
+            normalizer: built.normalizer,
+        };
+        if let Some(routes) = built.routes {
+            self.routes.push((name, routes));
+        }
+        let worker = ChannelWorker::new(
+            built.channel,
+            self.sink.clone(),
+            self.conversations.clone(),
+            prepare,
+            self.health.clone(),
+            self.shutdown.clone(),
+            built.batch_max,
+        )
+        .with_poison_after(built.poison_after);
+        self.workers.spawn(worker.run());
+    }
+}
