@@ -130,7 +130,8 @@ impl Candidate {
                     .build(),
             )),
             Candidate::Langdetect => {
-                let mut factory = langdetect_rs::detector_factory::DetectorFactory::default().build();
+                let mut factory =
+                    langdetect_rs::detector_factory::DetectorFactory::default().build();
                 factory.set_seed(4);
                 Box::new(Langdetect(factory))
             }

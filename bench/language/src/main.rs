@@ -96,7 +96,8 @@ fn run_child(data: &Path, name: &str) -> Result<(), Box<dyn std::error::Error>> 
         }
     }
     std::hint::black_box(seen);
-    let micros = started.elapsed().as_secs_f64() * 1e6 / (PASSES * (long.len() + short.len())) as f64;
+    let micros =
+        started.elapsed().as_secs_f64() * 1e6 / (PASSES * (long.len() + short.len())) as f64;
     let peak = peak_rss_kib()?;
     println!(
         "| {name} | {} | {} | {} | {} | {} / {} / {} | {micros:.1} | {:.1} |",

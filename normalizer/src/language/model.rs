@@ -145,7 +145,7 @@ pub(super) fn read(text: &str) -> Evidence {
                     // scanning every word for them was half of detection's cost).
                     word.clear();
                     known += 1;
-                    if known % SETTLED_CHECK_EVERY == 0 && evidence.settled() {
+                    if known.is_multiple_of(SETTLED_CHECK_EVERY) && evidence.settled() {
                         break;
                     }
                     continue;
