@@ -20,6 +20,7 @@
 
 mod iso;
 mod model;
+mod signs;
 mod words;
 
 use std::sync::LazyLock;

@@ -1,6 +1,7 @@
 //! The word model: counts, for each of its languages, the words of the text that the language
-//! uses (`words.rs`) plus a little evidence from letters only some languages write (å, ø, ñ, ł,
-//! ...), and answers only when one language clearly leads.
+//! uses (`words.rs`) plus a little evidence from letters and spellings only some languages write
+//! (`signs.rs`: å, ø, ñ, ł, "øj"/"øy", "-ción"/"-ção"), and answers only when one language
+//! clearly leads.
 //!
 //! Why words and not whatlang's trigrams: the languages that matter for routing here come in
 //! families whose trigram statistics overlap (Danish and Norwegian, Spanish and Portuguese),
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
+use super::signs;
 use super::words::WORDS;
 
 /// How many languages the word model knows.
@@ -34,9 +36,6 @@ const MIN_LEAD_SHARE: f32 = 0.1;
 /// in another language (a Czech or Turkish message shares enough short words with Spanish or
 /// Polish to mislead the counts).
 const MAX_FOREIGN: usize = 2;
-
-/// Letters of other Latin-script languages, absent from the model's twelve.
-const FOREIGN: &str = "ěřůščžýďťňığşșțăőűđľĺŕėųūįļķņģĉĝĥĵŝŭ";
 
 /// Each occurrence of a telling letter adds this much, at most `LETTER_CAP` times per letter.
 const LETTER_WEIGHT: f32 = 0.5;
@@ -102,8 +101,8 @@ pub(super) enum Verdict {
 /// Reads `text`, scoring every language of the model.
 pub(super) fn read(text: &str) -> Evidence {
     let mut evidence = Evidence::default();
-    let mut letter_counts = [0u32; LETTERS.len()];
-    let mut spelling_counts = [0u32; SPELLINGS.len()];
+    let mut letter_counts = [0u32; signs::LETTERS.len()];
+    let mut spelling_counts = [0u32; signs::SPELLINGS.len()];
     let mut word = String::with_capacity(MAX_WORD_BYTES + 4);
     let mut known = 0usize;
     for c in text.chars().chain(std::iter::once(' ')) {
@@ -120,12 +119,10 @@ pub(super) fn read(text: &str) -> Evidence {
             }
             {
                 let lower = c.to_lowercase().next().unwrap_or(c);
-                if FOREIGN.contains(lower) {
+                if signs::is_foreign(lower) {
                     evidence.foreign += 1;
                 }
-                if let Some(i) = LETTERS.iter().position(|(l, _)| *l == lower)
-                    && let Some(count) = letter_counts.get_mut(i)
-                {
+                if let Some(count) = signs::letter(lower).and_then(|i| letter_counts.get_mut(i)) {
                     *count += 1;
                 }
             }
@@ -150,24 +147,16 @@ pub(super) fn read(text: &str) -> Evidence {
                     }
                     continue;
                 }
-                let bytes = word.as_bytes();
-                for (i, (pattern, at_end, _)) in SPELLINGS.iter().enumerate() {
-                    let pattern = pattern.as_bytes();
-                    let found = if *at_end {
-                        bytes.ends_with(pattern)
-                    } else {
-                        contains(bytes, pattern)
-                    };
-                    if found && let Some(count) = spelling_counts.get_mut(i) {
-                        *count += 1;
-                    }
-                }
+                signs::count_spellings(&word, &mut spelling_counts);
             }
             word.clear();
         }
     }
-    let letters = LETTERS.iter().map(|(_, mask)| mask).zip(letter_counts);
-    let spellings = SPELLINGS
+    let letters = signs::LETTERS
+        .iter()
+        .map(|(_, mask)| mask)
+        .zip(letter_counts);
+    let spellings = signs::SPELLINGS
         .iter()
         .map(|(_, _, mask)| mask)
         .zip(spelling_counts);
@@ -250,93 +239,6 @@ impl Evidence {
 /// Basic Latin and Latin-1/Extended-A/B letters: the script of every word-model language.
 fn is_latin(c: char) -> bool {
     c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c)
-}
-
-/// Letters that only some of the languages write, and which (by `WORDS` order: en de sv fr es
-/// nl it pt da nb fi pl).
-const LETTERS: [(char, Mask); 19] = [
-    ('ó', lang("es") | lang("pt") | lang("pl")),
-    ('á', lang("es") | lang("pt")),
-    ('í', lang("es") | lang("pt")),
-    ('ú', lang("es") | lang("pt")),
-    ('ê', lang("fr") | lang("pt")),
-    ('å', lang("sv") | lang("da") | lang("nb")),
-    ('ä', lang("sv") | lang("de") | lang("fi")),
-    ('ö', lang("sv") | lang("de") | lang("fi")),
-    ('ø', lang("da") | lang("nb")),
-    ('æ', lang("da") | lang("nb")),
-    ('ü', lang("de")),
-    ('ß', lang("de")),
-    ('ñ', lang("es")),
-    ('ã', lang("pt")),
-    ('õ', lang("pt")),
-    ('ç', lang("fr") | lang("pt")),
-    ('ł', lang("pl")),
-    ('ę', lang("pl")),
-    ('ą', lang("pl")),
-];
-
-/// Spellings that only some of the languages use, within a word (or, `true`, at its end): Danish
-/// "arbejde"/"øje" against Norwegian "arbeide"/"øye", "kj"/"gj", Spanish "-ción" against
-/// Portuguese "-ção", Polish "cz"/"sz"/"rz", Dutch "ij", Finnish long vowels.
-const SPELLINGS: [(&str, bool, Mask); 29] = [
-    ("ej", false, lang("sv") | lang("da")),
-    (
-        "ei",
-        false,
-        lang("nb") | lang("de") | lang("nl") | lang("fi"),
-    ),
-    ("øj", false, lang("da")),
-    ("øy", false, lang("nb")),
-    ("kj", false, lang("nb")),
-    ("gj", false, lang("nb")),
-    ("hed", true, lang("da")),
-    ("het", true, lang("nb") | lang("sv")),
-    ("ede", true, lang("da") | lang("nl")),
-    ("ción", false, lang("es")),
-    ("ção", false, lang("pt")),
-    ("ções", false, lang("pt")),
-    ("nh", false, lang("pt")),
-    ("lh", false, lang("pt")),
-    ("zion", false, lang("it")),
-    ("ij", false, lang("nl")),
-    ("sch", false, lang("de") | lang("nl")),
-    ("cz", false, lang("pl")),
-    ("sz", false, lang("pl")),
-    ("rz", false, lang("pl")),
-    ("ää", false, lang("fi")),
-    ("yy", false, lang("fi")),
-    ("öö", false, lang("fi")),
-    ("ii", false, lang("fi")),
-    ("ssä", true, lang("fi")),
-    ("stä", true, lang("fi")),
-    ("llä", true, lang("fi")),
-    ("lla", true, lang("fi") | lang("es")),
-    ("kk", false, lang("fi") | lang("da") | lang("nb")),
-];
-
-/// The bit of `code` in `WORDS` order (evaluated at compile time; an unknown code is 0).
-const fn lang(code: &str) -> Mask {
-    let mut i = 0;
-    while i < WORDS.len() {
-        let c = WORDS[i].0.as_bytes();
-        let code = code.as_bytes();
-        if c.len() == 2 && code.len() == 2 && c[0] == code[0] && c[1] == code[1] {
-            return 1 << i;
-        }
-        i += 1;
-    }
-    0
-}
-
-/// Whether `needle` (2-5 bytes) occurs in `hay`: a first-byte filter before comparing, as
-/// most positions fail on the first byte (cheaper than `str::contains` for such short needles).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
-        return true;
-    };
-    hay.windows(needle.len())
-        .any(|window| window.first() == Some(&first) && window == needle)
 }
 
 /// FNV-1a: a few cycles per byte on the short keys of [`VOCABULARY`].
