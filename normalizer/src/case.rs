@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::language::LanguageSource;
+
 /// The schema version written into every case and into the stream entry's `v` field.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,6 +32,10 @@ pub struct Case {
     pub received_at: String,
     /// ISO 639-1 code, null when unsure.
     pub language: Option<String>,
+    /// Where `language` came from; null exactly when `language` is. Added within v1:
+    /// documents written before it lack the field.
+    #[serde(default)]
+    pub language_source: Option<LanguageSource>,
     pub classification: Classification,
     /// Sender authentication as the operator's own server judged it (`Authentication-Results`
     /// with the configured authserv-id); null when none is configured or none was found.
