@@ -19,13 +19,14 @@ use crate::{Blob, Normalized, sha256_hex};
 /// provider declared no hash (with `size` 0 and `omitted_reason` set).
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// What a messaging channel read from one message of its payload.
+/// What a messaging channel read from one message of its payload: `'a` is the wire payload's
+/// lifetime (the blobs borrow it), `'c` the delivery context's.
 #[derive(Debug)]
-pub struct MessageInput<'a> {
+pub struct MessageInput<'a, 'c> {
     pub channel: ChannelRef,
-    pub case_id: &'a str,
-    pub idempotency_key: &'a str,
-    pub received_at: &'a str,
+    pub case_id: &'c str,
+    pub idempotency_key: &'c str,
+    pub received_at: &'c str,
     /// The provider's id of the message (`wamid.…`, `SM…`).
     pub message_id: Option<String>,
     /// The provider's id of the message this one answers, when it says.
@@ -43,8 +44,8 @@ pub struct MessageInput<'a> {
     pub files: Vec<MessageFile<'a>>,
     /// The payload exactly as it came off the wire (the raw blob).
     pub raw: &'a [u8],
-    pub raw_sha256: Option<&'a str>,
-    pub languages: &'a LanguageDetector,
+    pub raw_sha256: Option<&'c str>,
+    pub languages: &'c LanguageDetector,
 }
 
 /// One file of a message.
@@ -67,7 +68,7 @@ pub enum FileBytes<'a> {
 }
 
 /// The case of one message, and the blobs it refers to (the raw payload first).
-pub fn normalize_message<'a>(input: MessageInput<'a>) -> Normalized<'a> {
+pub fn normalize_message<'a>(input: MessageInput<'a, '_>) -> Normalized<'a> {
     let raw_sha256 = input
         .raw_sha256
         .map_or_else(|| sha256_hex(input.raw), str::to_owned);
@@ -197,7 +198,7 @@ mod tests {
     use super::*;
     use crate::case::{ChannelKind, PartyKind};
 
-    fn input<'a>(raw: &'a [u8], files: Vec<MessageFile<'a>>) -> MessageInput<'a> {
+    fn input<'a>(raw: &'a [u8], files: Vec<MessageFile<'a>>) -> MessageInput<'a, 'static> {
         MessageInput {
             channel: ChannelRef {
                 kind: ChannelKind::Sms,
