@@ -78,6 +78,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// When each (channel, reason) last logged, and how many refusals it left unlogged since.
+type LastLogged = HashMap<(String, &'static str), (Instant, u64)>;
+
 /// How often one channel and reason may log a refusal.
 const LOG_EVERY: Duration = Duration::from_secs(60);
 
@@ -85,8 +88,7 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 /// channel and reason with the number suppressed since.
 pub fn record(channel: &str, reason: &'static str, detail: &str) {
     metrics::counter!("intake_webhook_rejections_total", "channel" => channel.to_string(), "reason" => reason).increment(1);
-    static LAST: LazyLock<Mutex<HashMap<(String, &'static str), (Instant, u64)>>> =
-        LazyLock::new(Mutex::default);
+    static LAST: LazyLock<Mutex<LastLogged>> = LazyLock::new(Mutex::default);
     let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
     let now = Instant::now();
     let entry = last
