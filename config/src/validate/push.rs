@@ -172,7 +172,9 @@ fn http_url(url: Option<String>, default: &str, path: &str, errors: &mut ConfigE
 fn raw_sid_invalid(sid: &str) -> bool {
     let well_formed = sid.len() == 34
         && sid.starts_with("AC")
-        && sid.get(2..).is_some_and(|hex| hex.chars().all(|c| c.is_ascii_hexdigit()));
+        && sid
+            .get(2..)
+            .is_some_and(|hex| hex.chars().all(|c| c.is_ascii_hexdigit()));
     // Empty: reported as missing already.
     !sid.is_empty() && !well_formed
 }
