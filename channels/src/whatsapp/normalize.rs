@@ -204,9 +204,53 @@ fn text(message: &Message) -> String {
             .and_then(|i| i.button_reply.as_ref().or(i.list_reply.as_ref()))
             .and_then(|r| r.title.clone())
             .unwrap_or_default(),
-        _ => message
-            .media()
-            .and_then(|m| m.caption.clone())
-            .unwrap_or_default(),
+        _ => match message.media() {
+            Some(media) => media.caption.clone().unwrap_or_default(),
+            // `unsupported` (Meta could not render it) or a type newer than this code: say
+            // what came rather than leave an empty case.
+            None => format!("[whatsapp {} message]", message.kind),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn message(json: serde_json::Value) -> Message {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn replies_and_unknown_types_are_rendered_as_text() {
+        let base = serde_json::json!({"from": "1", "id": "m", "timestamp": "1"});
+        let with = |extra: serde_json::Value| {
+            let mut m = base.clone();
+            m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            text(&message(m))
+        };
+        let button = serde_json::json!({"type": "button", "button": {"payload": "p", "text": "No"}});
+        assert_eq!(with(button), "No");
+        let list = serde_json::json!({"type": "interactive", "interactive": {"type": "list_reply",
+            "list_reply": {"id": "1", "title": "Refund", "description": "d"}}});
+        assert_eq!(with(list), "Refund");
+        let unsupported = serde_json::json!({"type": "unsupported", "errors": [{"code": 131051}]});
+        assert_eq!(with(unsupported), "[whatsapp unsupported message]");
+        let photo = serde_json::json!({"type": "image", "image": {"id": "1"}});
+        assert_eq!(with(photo), "", "a photo without caption has no text");
+    }
+
+    #[test]
+    fn declared_hashes_are_read_as_base64_or_hex() {
+        let hex = "34ebcdba28b3be3a4dd079f45fa8791d94ac48cea101c8f88aec12cc95344ca0";
+        assert_eq!(
+            declared_sha256("NOvNuiizvjpN0Hn0X6h5HZSsSM6hAcj4iuwSzJU0TKA=").as_deref(),
+            Some(hex)
+        );
+        assert_eq!(declared_sha256(&hex.to_uppercase()).as_deref(), Some(hex));
+        assert_eq!(declared_sha256("IMAGE_HASH"), None);
+        assert_eq!(e164("16505551234"), "+16505551234");
+        assert_eq!(e164("+16505551234"), "+16505551234");
     }
 }
