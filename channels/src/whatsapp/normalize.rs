@@ -227,10 +227,13 @@ mod tests {
         let base = serde_json::json!({"from": "1", "id": "m", "timestamp": "1"});
         let with = |extra: serde_json::Value| {
             let mut m = base.clone();
-            m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            m.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             text(&message(m))
         };
-        let button = serde_json::json!({"type": "button", "button": {"payload": "p", "text": "No"}});
+        let button =
+            serde_json::json!({"type": "button", "button": {"payload": "p", "text": "No"}});
         assert_eq!(with(button), "No");
         let list = serde_json::json!({"type": "interactive", "interactive": {"type": "list_reply",
             "list_reply": {"id": "1", "title": "Refund", "description": "d"}}});
