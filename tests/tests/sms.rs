@@ -131,3 +131,21 @@ async fn sms_refusals_append_nothing_and_status_callbacks_are_not_cases() {
     assert_eq!(redis.stream_len(CASES).await.unwrap(), 0);
     rig.gateway.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Twilio retrying while the first request is still being answered: every copy is
+/// acknowledged, one case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_copies_of_one_message_land_once() {
+    let redis = require_server!(RedisServer::start().await);
+    let rig = std::sync::Arc::new(rig(&redis).await);
+    let form = sms_form(&[("MessageSid", "SMconcurrent")]);
+    let copies = (0..6).map(|_| {
+        let (rig, form) = (rig.clone(), form.clone());
+        tokio::spawn(async move { post_sms(&rig, &form, None).await })
+    });
+    for copy in futures::future::join_all(copies).await {
+        let response = copy.unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+    common::assert_exactly_once(&redis, 1).await;
+}

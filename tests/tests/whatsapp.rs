@@ -265,3 +265,24 @@ async fn redis_down_answers_503_fast_and_the_retry_lands_once() {
     common::assert_exactly_once(&redis, 2).await;
     rig.gateway.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Meta resends while the first delivery is still in flight (Zammad's duplicate, their
+/// #5164): concurrent copies are all acknowledged and land once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_copies_of_one_notification_land_once() {
+    let redis = require_server!(RedisServer::start().await);
+    let rig = std::sync::Arc::new(rig(&redis).await);
+    let body = notification(&[change(serde_json::json!([
+        text_message("wamid.twice.1", "first"),
+        text_message("wamid.twice.2", "second")
+    ]))]);
+    let copies = (0..6).map(|_| {
+        let (rig, body) = (rig.clone(), body.clone());
+        tokio::spawn(async move { post_whatsapp(&rig, &body, None, "application/json").await })
+    });
+    for copy in futures::future::join_all(copies).await {
+        let response = copy.unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+    common::assert_exactly_once(&redis, 2).await;
+}
