@@ -124,42 +124,49 @@ fn sms_requires_its_public_url_and_account() {
     assert!(text.contains("channels[0].account_sid: missing"), "{text}");
 }
 
-/// The push channels commented out at the end of deploy/intake.example.toml, uncommented
-/// (`# ` lines are TOML, `## ` lines prose), must be valid as written.
+/// Each commented `# [[channels]]` block of `text`, uncommented: the block runs while its lines
+/// start with `# `.
+fn commented_channels(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.strip_prefix("# ")) {
+            (None, Some("[[channels]]")) => current = Some("[[channels]]\n".into()),
+            (Some(block), Some(rest)) => {
+                block.push_str(rest);
+                block.push('\n');
+            }
+            (Some(_), None) => blocks.extend(current.take()),
+            (None, _) => {}
+        }
+    }
+    blocks.extend(current);
+    blocks
+}
+
+/// The whatsapp, sms and pipe examples commented out in deploy/intake.example.toml must be
+/// valid as written once uncommented.
 #[test]
 fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/intake.example.toml");
     let text = std::fs::read_to_string(path).map_err(|e| panic!("{e}"))?;
-    let section = text
-        .split_once("# ---- push channels (uncomment to use) ----")
-        .and_then(|(_, rest)| rest.split_once("# ---- end of push channels ----"))
-        .map(|(section, _)| section)
-        .unwrap_or_else(|| panic!("no push channel section in the example"));
-    let toml: String = section
-        .lines()
-        .filter(|line| !line.starts_with("##"))
-        .filter_map(|line| line.strip_prefix("# "))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let env = |name: &str| {
-        matches!(
-            name,
-            "WA_APP_SECRET" | "WA_VERIFY_TOKEN" | "WA_ACCESS_TOKEN" | "TWILIO_AUTH_TOKEN"
-        )
-        .then(|| SECRET.to_string())
-    };
-    let config = parse_str(&toml, &env)?;
-    let kinds: Vec<&str> = config
-        .channels
-        .iter()
-        .map(|c| match c {
-            ChannelConfig::Whatsapp(_) => "whatsapp",
-            ChannelConfig::Sms(_) => "sms",
-            ChannelConfig::Pipe(_) => "pipe",
-            _ => "other",
-        })
-        .collect();
+    let mut kinds = Vec::new();
+    for block in commented_channels(&text) {
+        let config = parse_str(&block, &|_: &str| Some(SECRET.to_string()))?;
+        match config.channels.as_slice() {
+            [ChannelConfig::Whatsapp(wa)] => {
+                assert_eq!(wa.api_url, "https://graph.facebook.com/v21.0");
+                kinds.push("whatsapp");
+            }
+            [ChannelConfig::Sms(sms)] => {
+                assert_eq!(sms.max_media_bytes, 5 * 1024 * 1024);
+                kinds.push("sms");
+            }
+            [ChannelConfig::Pipe(_)] => kinds.push("pipe"),
+            _ => {}
+        }
+    }
     assert_eq!(kinds, ["whatsapp", "sms", "pipe"]);
     Ok(())
 }
