@@ -15,10 +15,6 @@ use crate::email::thread::NOT_YET_RESOLVED;
 use crate::language::LanguageDetector;
 use crate::{Blob, Normalized, sha256_hex};
 
-/// SHA-256 of no bytes: the `sha256` of an attachment whose bytes were not fetched and whose
-/// provider declared no hash (with `size` 0 and `omitted_reason` set).
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
 /// What a messaging channel read from one message of its payload: `'a` is the wire payload's
 /// lifetime (the blobs borrow it), `'c` the delivery context's.
 #[derive(Debug)]
@@ -60,10 +56,10 @@ pub struct MessageFile<'a> {
 #[derive(Debug)]
 pub enum FileBytes<'a> {
     Fetched(&'a [u8]),
-    /// Not downloaded: `sha256` is the provider's declared hash (hex) when it gave one.
+    /// Not downloaded: the attachment keeps its name and type, `ref` null, `sha256` empty and
+    /// `size` 0, and says why.
     Omitted {
         reason: String,
-        sha256: Option<String>,
     },
 }
 
@@ -158,13 +154,11 @@ fn attachment<'a>(file: MessageFile<'a>, blobs: &mut Vec<Blob<'a>>) -> Attachmen
                 omitted_reason: None,
             }
         }
-        FileBytes::Omitted { reason, sha256 } => Attachment {
+        FileBytes::Omitted { reason } => Attachment {
             filename,
             content_type,
             size: 0,
-            sha256: sha256
-                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .map_or_else(|| EMPTY_SHA256.to_string(), |h| h.to_ascii_lowercase()),
+            sha256: String::new(),
             disposition: Disposition::Attachment,
             blob_ref: None,
             omitted_reason: Some(reason),
@@ -252,7 +246,6 @@ mod tests {
                 content_type: "not a type".into(),
                 content: FileBytes::Omitted {
                     reason: "too large".into(),
-                    sha256: None,
                 },
             },
         ];
@@ -269,6 +262,6 @@ mod tests {
         assert_eq!(omitted.blob_ref, None);
         assert_eq!(omitted.omitted_reason.as_deref(), Some("too large"));
         assert_eq!(omitted.content_type, "application/octet-stream");
-        assert_eq!(omitted.sha256, EMPTY_SHA256);
+        assert_eq!(omitted.sha256, "");
     }
 }

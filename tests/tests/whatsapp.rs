@@ -169,10 +169,7 @@ async fn every_message_of_every_entry_is_its_own_case_with_its_media() {
         video["omitted_reason"].as_str().unwrap().contains("404"),
         "{video}"
     );
-    assert_eq!(
-        video["sha256"],
-        "34ebcdba28b3be3a4dd079f45fa8791d94ac48cea101c8f88aec12cc95344ca0"
-    );
+    assert_eq!(video["sha256"], "");
     assert_eq!(rig.fake.downloads.load(Ordering::SeqCst), 3);
     rig.gateway.shutdown(Duration::from_secs(2)).await;
 }

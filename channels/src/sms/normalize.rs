@@ -51,11 +51,9 @@ impl Normalize for SmsNormalizer {
                         ..
                     }) => FileBytes::Omitted {
                         reason: reason.clone(),
-                        sha256: None,
                     },
                     None => FileBytes::Omitted {
                         reason: "not fetched".into(),
-                        sha256: None,
                     },
                 },
             })

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
 use intake_normalizer::case::{Address, Party, PartyKind};
 use intake_normalizer::language::LanguageDetector;
 use intake_normalizer::message::{FileBytes, MessageFile, MessageInput, normalize_message};
@@ -54,12 +53,10 @@ impl Normalize for WhatsappNormalizer {
                         FileContent::Bytes(bytes) => FileBytes::Fetched(bytes),
                         FileContent::Omitted { reason } => FileBytes::Omitted {
                             reason: reason.clone(),
-                            sha256: media.sha256.as_deref().and_then(declared_sha256),
                         },
                     },
                     None => FileBytes::Omitted {
                         reason: "not fetched".into(),
-                        sha256: media.sha256.as_deref().and_then(declared_sha256),
                     },
                 },
             })
@@ -142,17 +139,6 @@ fn e164(number: &str) -> String {
     } else {
         format!("+{number}")
     }
-}
-
-/// The SHA-256 Meta declares for a media file (base64, or hex) as lowercase hex.
-fn declared_sha256(value: &str) -> Option<String> {
-    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(value.to_ascii_lowercase());
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .ok()?;
-    (bytes.len() == 32).then(|| hex::encode(bytes))
 }
 
 /// The message's text, or a plain rendering of what it carries.
@@ -245,14 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn declared_hashes_are_read_as_base64_or_hex() {
-        let hex = "34ebcdba28b3be3a4dd079f45fa8791d94ac48cea101c8f88aec12cc95344ca0";
-        assert_eq!(
-            declared_sha256("NOvNuiizvjpN0Hn0X6h5HZSsSM6hAcj4iuwSzJU0TKA=").as_deref(),
-            Some(hex)
-        );
-        assert_eq!(declared_sha256(&hex.to_uppercase()).as_deref(), Some(hex));
-        assert_eq!(declared_sha256("IMAGE_HASH"), None);
+    fn numbers_are_e164() {
         assert_eq!(e164("16505551234"), "+16505551234");
         assert_eq!(e164("+16505551234"), "+16505551234");
     }

@@ -88,8 +88,6 @@ pub(crate) struct Media {
     /// The media id, resolved through the Graph API (`GET /<id>`) to a download URL.
     pub id: String,
     pub mime_type: Option<String>,
-    /// The file's SHA-256 as Meta declares it (base64 or hex).
-    pub sha256: Option<String>,
     pub caption: Option<String>,
     pub filename: Option<String>,
 }
