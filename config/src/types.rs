@@ -170,12 +170,18 @@ pub struct BlobsConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelConfig {
     Email(EmailConfig),
+    Whatsapp(crate::WhatsappConfig),
+    Sms(crate::SmsConfig),
+    Pipe(crate::PipeConfig),
 }
 
 impl ChannelConfig {
     pub fn name(&self) -> &str {
         match self {
             ChannelConfig::Email(e) => &e.name,
+            ChannelConfig::Whatsapp(w) => &w.name,
+            ChannelConfig::Sms(s) => &s.name,
+            ChannelConfig::Pipe(p) => &p.name,
         }
     }
 }

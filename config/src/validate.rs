@@ -9,6 +9,7 @@
 mod conversations;
 mod durability;
 mod email;
+mod push;
 mod secret;
 
 use std::collections::HashMap;
@@ -171,6 +172,13 @@ fn channels(
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
             }
+            Some(RawChannel::Whatsapp(raw)) => {
+                ChannelConfig::Whatsapp(push::whatsapp(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Sms(raw)) => {
+                ChannelConfig::Sms(push::sms(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Pipe(raw)) => ChannelConfig::Pipe(push::pipe(raw, &path, errors)),
             None => continue,
         };
         let name = channel.name();

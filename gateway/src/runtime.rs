@@ -201,7 +201,7 @@ async fn check_redis_setup(mut sink: StreamSink) -> Result<(), GatewayError> {
 
 /// The configured subject tags, compiled once (None: the normalizer's built-in set). Config
 /// validation already compiled them, so an error here means the two disagree.
-fn compile_subject_tags(
+pub fn compile_subject_tags(
     config: &ConversationsConfig,
 ) -> Result<Option<Vec<SubjectTag>>, GatewayError> {
     let Some(tags) = &config.subject_tags else {
@@ -218,7 +218,7 @@ fn compile_subject_tags(
 }
 
 /// The configured language candidates (None: all the detector knows).
-fn language_detector(
+pub fn language_detector(
     config: &ConversationsConfig,
 ) -> Result<Option<LanguageDetector>, GatewayError> {
     config

@@ -71,6 +71,8 @@ pub enum ChannelKind {
     Discord,
     Webhook,
     Pipe,
+    Whatsapp,
+    Sms,
 }
 
 impl ChannelKind {
@@ -81,6 +83,8 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Webhook => "webhook",
             ChannelKind::Pipe => "pipe",
+            ChannelKind::Whatsapp => "whatsapp",
+            ChannelKind::Sms => "sms",
         }
     }
 }
@@ -144,6 +148,7 @@ pub enum PartyKind {
     Email,
     Telegram,
     Discord,
+    /// A phone number in E.164 form (`+14155550100`): WhatsApp and SMS senders.
     Phone,
     Other,
 }

@@ -96,10 +96,7 @@ async fn an_append_counts_only_once_the_replica_has_it() {
             "{outcomes:?}"
         ),
     }
-    assert!(
-        waited >= Duration::from_secs(2),
-        "did not wait: {waited:?}"
-    );
+    assert!(waited >= Duration::from_secs(2), "did not wait: {waited:?}");
     assert_eq!(primary.stream_len(CASES).await.unwrap(), 5);
 
     // A batch of repeats waits too: it must not pass for entries the replica lacks.
