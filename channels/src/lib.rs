@@ -15,6 +15,16 @@ pub mod webhook;
 pub mod discord;
 #[cfg(feature = "email")]
 pub mod email;
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
+mod media;
+#[cfg(feature = "pipe")]
+pub mod pipe;
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
+mod push_support;
+#[cfg(feature = "sms")]
+pub mod sms;
+#[cfg(feature = "whatsapp")]
+pub mod whatsapp;
 
 use std::future::Future;
 

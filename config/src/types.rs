@@ -170,6 +170,9 @@ pub struct BlobsConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelConfig {
     Email(EmailConfig),
+    Whatsapp(crate::WhatsappConfig),
+    Sms(crate::SmsConfig),
+    Pipe(crate::PipeConfig),
     Discord(DiscordConfig),
 }
 
@@ -177,6 +180,9 @@ impl ChannelConfig {
     pub fn name(&self) -> &str {
         match self {
             ChannelConfig::Email(e) => &e.name,
+            ChannelConfig::Whatsapp(w) => &w.name,
+            ChannelConfig::Sms(s) => &s.name,
+            ChannelConfig::Pipe(p) => &p.name,
             ChannelConfig::Discord(d) => &d.name,
         }
     }

@@ -10,6 +10,7 @@ mod conversations;
 mod discord;
 mod durability;
 mod email;
+mod push;
 mod secret;
 
 use std::collections::HashMap;
@@ -172,6 +173,13 @@ fn channels(
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
             }
+            Some(RawChannel::Whatsapp(raw)) => {
+                ChannelConfig::Whatsapp(push::whatsapp(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Sms(raw)) => {
+                ChannelConfig::Sms(push::sms(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Pipe(raw)) => ChannelConfig::Pipe(push::pipe(raw, &path, errors)),
             Some(RawChannel::Discord(raw)) => {
                 ChannelConfig::Discord(discord::validate(raw, &path, secrets, errors))
             }

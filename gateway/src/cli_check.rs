@@ -43,6 +43,17 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (email): FAILED: {e}", email.name);
                 }
             },
+            // Push channels have nothing to connect to: the provider (or the MTA) calls us.
+            ChannelConfig::Whatsapp(c) => println!(
+                "channel {} (whatsapp): ok: push, nothing to connect",
+                c.name
+            ),
+            ChannelConfig::Sms(c) => {
+                println!("channel {} (sms): ok: push, nothing to connect", c.name)
+            }
+            ChannelConfig::Pipe(c) => {
+                println!("channel {} (pipe): ok: fed by intake ingest", c.name)
+            }
             ChannelConfig::Discord(discord) => {
                 match intake_channels::discord::check(discord).await {
                     Ok(report) => println!("channel {} (discord): ok: {report}", discord.name),

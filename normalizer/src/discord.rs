@@ -91,7 +91,7 @@ pub fn normalize_discord<'a>(
     }
 
     let text = body_text(&message);
-    let language = ctx.languages.detect(&message.content).map(str::to_owned);
+    let detected = ctx.languages.detect_hinted(&message.content, None);
     let author = &message.author;
     let bot = author.bot.unwrap_or(false) || author.system.unwrap_or(false);
     let mut classification = Classification::default();
@@ -158,7 +158,8 @@ pub fn normalize_discord<'a>(
         attachments,
         sent_at: message.timestamp.as_deref().and_then(rfc3339),
         received_at: ctx.received_at.to_owned(),
-        language,
+        language: detected.map(|d| d.code.to_owned()),
+        language_source: detected.map(|d| d.source),
         classification,
         authentication: None,
         raw_ref: Some(format!("sha256:{raw_sha256}")),
@@ -230,10 +231,18 @@ fn attachment<'a>(
                 bytes: Cow::Borrowed(bytes),
             });
             let blob_ref = format!("sha256:{sha256}");
-            (Some(sha256), Some(blob_ref), None, bytes.len() as u64)
+            (sha256, Some(blob_ref), None, bytes.len() as u64)
         }
-        Some(DiscordFile::Omitted(reason)) => (None, None, Some(reason.to_owned()), meta.size),
-        None => (None, None, Some("not fetched".to_owned()), meta.size),
+        // Not fetched: an empty hash, never one of bytes we do not have (schema rule).
+        Some(DiscordFile::Omitted(reason)) => {
+            (String::new(), None, Some(reason.to_owned()), meta.size)
+        }
+        None => (
+            String::new(),
+            None,
+            Some("not fetched".to_owned()),
+            meta.size,
+        ),
     };
     Attachment {
         filename: clean(Some(&meta.filename)),

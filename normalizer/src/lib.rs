@@ -10,6 +10,7 @@ pub mod discord;
 pub mod email;
 pub mod error;
 pub mod language;
+pub mod message;
 pub mod normalized;
 pub mod reply;
 

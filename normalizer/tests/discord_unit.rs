@@ -147,7 +147,7 @@ fn embeds_files_replies_and_bots() {
         omitted.omitted_reason.as_deref(),
         Some("larger than max_file_bytes (1024 bytes)")
     );
-    assert_eq!((omitted.sha256.as_deref(), omitted.size), (None, 99999999));
+    assert_eq!((omitted.sha256.as_str(), omitted.size), ("", 99999999));
     assert_eq!(missing.content_type, "application/octet-stream");
     assert_eq!(missing.omitted_reason.as_deref(), Some("not fetched"));
     assert_eq!(blobs.len(), 2);

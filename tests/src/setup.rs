@@ -82,6 +82,7 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
         }
     }
     for channel in &config.channels {
+        // Other kinds' tests write their channels' TOML themselves.
         let ChannelConfig::Email(e) = channel else {
             continue;
         };
