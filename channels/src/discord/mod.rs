@@ -55,6 +55,8 @@ const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// How far the connect mark is set back, for a local clock behind Discord's: a support
 /// channel seen for the first time starts this much before the connect.
 const CLOCK_MARGIN: Duration = Duration::from_secs(10);
+/// History pages of only skipped (bot) messages read through in one `history` call.
+const MAX_SKIPPED_PAGES: usize = 50;
 /// Suffix of the pseudo-conversation that carries a channel's live edits.
 const EDITS: &str = "~edits";
 
@@ -216,7 +218,7 @@ impl LiveSource for DiscordSource {
         let mut after = after;
         // Pages that hold only skipped messages (bots) are read through, so `more` with no
         // message never reads as a gap.
-        for _ in 0..self.config.batch_size.max(10) {
+        for _ in 0..MAX_SKIPPED_PAGES {
             let body = match self.rest.messages_after(channel, after, limit).await? {
                 Reply::Refused(status) => {
                     return Ok(History::Unreadable {

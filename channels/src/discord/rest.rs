@@ -71,7 +71,12 @@ impl Rest {
         auth.set_sensitive(true);
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
-            .user_agent("DiscordBot (https://github.com/intake, 0.1) intake")
+            // The form Discord asks bots to use: `DiscordBot ($url, $version)`.
+            .user_agent(concat!(
+                "DiscordBot (intake, ",
+                env!("CARGO_PKG_VERSION"),
+                ")"
+            ))
             .build()
             .map_err(|e| ChannelError::Connect {
                 endpoint: base.to_string(),
