@@ -10,6 +10,7 @@ mod conversations;
 mod durability;
 mod email;
 mod secret;
+mod telegram;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -170,6 +171,9 @@ fn channels(
         let channel = match channel {
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Telegram(raw)) => {
+                ChannelConfig::Telegram(telegram::validate(raw, &path, secrets, errors))
             }
             None => continue,
         };

@@ -43,14 +43,28 @@ pub(super) fn resolve_optional(
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
+    resolve_keys(prefix, "password", var, file, source, errors)
+}
+
+/// The secret named by `<stem>_env` or `<stem>_file` under `prefix` (`token_env`,
+/// `webhook_secret_file`, ...), when either is set.
+pub(super) fn resolve_keys(
+    prefix: &str,
+    stem: &str,
+    var: Option<&str>,
+    file: Option<&str>,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
+    let (env_key, file_key) = (format!("{stem}_env"), format!("{stem}_file"));
     match (var, file) {
         (None, None) => None,
-        (Some(var), None) => from_env(&join(prefix, "password_env"), var, source, errors),
-        (None, Some(file)) => from_file(&join(prefix, "password_file"), file, source, errors),
+        (Some(var), None) => from_env(&join(prefix, &env_key), var, source, errors),
+        (None, Some(file)) => from_file(&join(prefix, &file_key), file, source, errors),
         (Some(_), Some(_)) => {
             errors.push(
-                join(prefix, "password_file"),
-                "password_env is set as well; set exactly one of password_env and password_file",
+                join(prefix, &file_key),
+                format!("{env_key} is set as well; set exactly one of {env_key} and {file_key}"),
             );
             None
         }
