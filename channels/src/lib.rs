@@ -11,6 +11,8 @@ pub mod push;
 
 #[cfg(feature = "email")]
 pub mod email;
+#[cfg(feature = "telegram")]
+pub mod telegram;
 
 use std::future::Future;
 

@@ -232,6 +232,12 @@ fn raw_message_is_the_first_blob_and_blobs_are_deduplicated() {
     assert_eq!(attachment.size, 3);
     assert_eq!(
         attachment.blob_ref.as_deref(),
-        Some(format!("sha256:{}", attachment.sha256).as_str())
+        Some(
+            format!(
+                "sha256:{}",
+                attachment.sha256.as_deref().unwrap_or_default()
+            )
+            .as_str()
+        )
     );
 }
