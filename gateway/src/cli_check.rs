@@ -43,6 +43,13 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (email): FAILED: {e}", email.name);
                 }
             },
+            ChannelConfig::Telegram(bot) => match intake_channels::telegram::check(bot).await {
+                Ok(report) => println!("channel {} (telegram): ok: {report}", bot.name),
+                Err(e) => {
+                    failures += 1;
+                    println!("channel {} (telegram): FAILED: {e}", bot.name);
+                }
+            },
         }
     }
     Ok(if failures == 0 {

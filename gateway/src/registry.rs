@@ -21,6 +21,7 @@ pub fn launch(
 ) {
     match config {
         ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
+        ChannelConfig::Telegram(c) => launcher.launch(intake_channels::telegram::build(c, ctx)),
     }
 }
 
