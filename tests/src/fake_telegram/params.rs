@@ -16,7 +16,8 @@ impl Params {
         if let Some(query) = query {
             params.extend(form(query.as_bytes()));
         }
-        let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
+        let original = content_type.unwrap_or_default();
+        let content_type = original.to_ascii_lowercase();
         if content_type.starts_with("application/json") {
             if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
                 params.extend(map);
@@ -24,7 +25,8 @@ impl Params {
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
             params.extend(form(body));
         } else if content_type.starts_with("multipart/form-data") {
-            if let Some(boundary) = content_type
+            // The boundary is case-sensitive: read it from the header as sent.
+            if let Some(boundary) = original
                 .split(';')
                 .filter_map(|p| p.trim().strip_prefix("boundary="))
                 .next()
