@@ -50,10 +50,16 @@ async fn the_secret_guards_the_hook_and_200_means_durable_once() {
 
     // set-webhook registers the URL with the secret token.
     let said = webhook_command(&bot, WebhookCommand::Set).await.unwrap();
-    assert!(said.contains("https://intake.example.com/webhooks/bot"), "{said}");
+    assert!(
+        said.contains("https://intake.example.com/webhooks/bot"),
+        "{said}"
+    );
     assert_eq!(
         fake.webhook(),
-        Some(("https://intake.example.com/webhooks/bot".into(), Some(SECRET.into())))
+        Some((
+            "https://intake.example.com/webhooks/bot".into(),
+            Some(SECRET.into())
+        ))
     );
     let info = webhook_command(&bot, WebhookCommand::Info).await.unwrap();
     assert!(info.contains("intake.example.com"), "{info}");
@@ -62,23 +68,46 @@ async fn the_secret_guards_the_hook_and_200_means_durable_once() {
     let gateway = Gateway::start(cfg).await.unwrap();
     let update = fixture("private_text.json").unwrap().to_string();
 
-    for wrong in [None, Some("wrong"), Some("s3cret-Token_for-the-hoo"), Some("")] {
+    for wrong in [
+        None,
+        Some("wrong"),
+        Some("s3cret-Token_for-the-hoo"),
+        Some(""),
+    ] {
         let refused = deliver(&gateway, wrong, update.as_bytes()).await;
         assert_eq!(refused.status, 401, "{wrong:?}: {refused:?}");
     }
-    assert_eq!(redis.stream_len(CASES).await.unwrap(), 0, "nothing appended");
+    assert_eq!(
+        redis.stream_len(CASES).await.unwrap(),
+        0,
+        "nothing appended"
+    );
 
     let accepted = deliver(&gateway, Some(SECRET), update.as_bytes()).await;
     assert_eq!(accepted.status, 200, "{accepted:?}");
-    assert_eq!(redis.stream_len(CASES).await.unwrap(), 1, "200 only once durable");
+    assert_eq!(
+        redis.stream_len(CASES).await.unwrap(),
+        1,
+        "200 only once durable"
+    );
     let again = deliver(&gateway, Some(SECRET), update.as_bytes()).await;
     assert_eq!(again.status, 200, "a redelivery is acknowledged");
     assert_eq!(redis.stream_len(CASES).await.unwrap(), 1, "and lands once");
 
     let photo = fixture("photo.json").unwrap().to_string();
-    assert_eq!(deliver(&gateway, Some(SECRET), photo.as_bytes()).await.status, 200);
+    assert_eq!(
+        deliver(&gateway, Some(SECRET), photo.as_bytes())
+            .await
+            .status,
+        200
+    );
     let skipped = fixture("channel_post.json").unwrap().to_string();
-    assert_eq!(deliver(&gateway, Some(SECRET), skipped.as_bytes()).await.status, 200);
+    assert_eq!(
+        deliver(&gateway, Some(SECRET), skipped.as_bytes())
+            .await
+            .status,
+        200
+    );
 
     // Telegram's bytes that are no update: a dead letter, answered once it is durable.
     let junk = br#"{"not":"an update"}"#;
@@ -89,13 +118,19 @@ async fn the_secret_guards_the_hook_and_200_means_durable_once() {
     let (cases, dead) = common::entries(&redis).await;
     assert_eq!((cases.len(), dead.len()), (2, 1));
     let photo_case: serde_json::Value = serde_json::from_str(&cases[1].1["case"]).unwrap();
-    assert!(photo_case["attachments"][0]["ref"].is_string(), "{photo_case}");
+    assert!(
+        photo_case["attachments"][0]["ref"].is_string(),
+        "{photo_case}"
+    );
     assert_eq!(fake.calls("getUpdates"), 0, "webhook mode never polls");
     gateway.shutdown(Duration::from_secs(5)).await;
 
-    let deleted = webhook_command(&telegram_channel("bot", &fake.api_url()), WebhookCommand::Delete)
-        .await
-        .unwrap();
+    let deleted = webhook_command(
+        &telegram_channel("bot", &fake.api_url()),
+        WebhookCommand::Delete,
+    )
+    .await
+    .unwrap();
     assert!(deleted.contains("deleted"));
     assert!(fake.webhook().is_none());
 }
@@ -131,7 +166,10 @@ async fn redis_down_answers_503_so_telegram_redelivers() {
         if response.status == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "never acknowledged: {response:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never acknowledged: {response:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(redis.stream_len(CASES).await.unwrap(), 1);
