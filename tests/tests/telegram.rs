@@ -224,10 +224,7 @@ async fn a_webhook_or_another_poller_is_reported_in_plain_words_and_retried() {
     let calls = fake.calls("getUpdates");
     fake.push_text(2, "hello after the conflict");
     common::wait_for_total(&redis, 2, Duration::from_secs(60)).await;
-    assert!(
-        fake.calls("getUpdates") >= calls + 1,
-        "retried after the 409s"
-    );
+    assert!(fake.calls("getUpdates") > calls, "retried after the 409s");
     wait_until(
         Duration::from_secs(10),
         Duration::from_millis(100),

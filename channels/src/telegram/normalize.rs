@@ -155,10 +155,10 @@ impl Normalize for TelegramNormalizer {
     fn dead_letter_headers(&self, wire: &Wire) -> BTreeMap<String, String> {
         // Only identities, never text.
         let mut headers = BTreeMap::new();
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&wire.bytes) {
-            if let Some(id) = value.get("update_id").and_then(serde_json::Value::as_i64) {
-                headers.insert("update_id".into(), id.to_string());
-            }
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&wire.bytes)
+            && let Some(id) = value.get("update_id").and_then(serde_json::Value::as_i64)
+        {
+            headers.insert("update_id".into(), id.to_string());
         }
         headers
     }
