@@ -307,7 +307,10 @@ fn example_telegram_block_parses_in_both_modes() -> Result<(), Box<dyn std::erro
     let [ChannelConfig::Telegram(bot)] = config.channels.as_slice() else {
         panic!("expected the telegram channel");
     };
-    assert!(matches!(bot.mode, intake_config::TelegramMode::Webhook { .. }));
+    assert!(matches!(
+        bot.mode,
+        intake_config::TelegramMode::Webhook { .. }
+    ));
     Ok(())
 }
 
