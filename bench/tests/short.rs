@@ -1,6 +1,6 @@
 //! The benchmark's CI mode as part of the test suite: `bench --short` (1,000 messages per
-//! mailbox and 1,000 Telegram updates, one Intake run and one peer run each) must complete with exactly 1,000 entries and
-//! distinct idempotency keys per run. Timing is never checked. Runs the test profile's `bench`
+//! mailbox and 1,000 Telegram updates, one Intake run and one peer run each) must complete
+//! with exactly 1,000 entries and distinct idempotency keys per run. Timing is never checked. Runs the test profile's `bench`
 //! and `intake` binaries, so CI needs no extra release build.
 
 use std::process::Command;
