@@ -100,7 +100,10 @@ async fn bench_in(env: &Env, settings: &Settings, extra_sizes: &[usize]) -> anyh
     ];
     if let Some(only) = &settings.only {
         scenarios.retain(|s| s.label().starts_with(only.as_str()));
-        anyhow::ensure!(!scenarios.is_empty(), "no scenario label starts with {only:?}");
+        anyhow::ensure!(
+            !scenarios.is_empty(),
+            "no scenario label starts with {only:?}"
+        );
     }
     for scenario in &mut scenarios {
         progress(&format!("loading {}", scenario.label()));

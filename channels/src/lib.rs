@@ -3,11 +3,13 @@
 //! and the gateway's worker is the only caller of `ack`.
 
 mod build;
+pub mod cursor;
 mod error;
 mod inbound;
 pub mod memory;
 mod normalize;
 pub mod push;
+pub mod webhook;
 
 #[cfg(feature = "email")]
 pub mod email;

@@ -19,7 +19,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use intake_config::Secret;
-use subtle::ConstantTimeEq as _;
 use tokio::sync::OnceCell;
 use tracing::{debug, warn};
 
@@ -28,6 +27,7 @@ use super::filter::{BotIdentity, ChatPolicy, Verdict};
 use super::wire::Update;
 use super::{inbound, keys};
 use crate::push::{PushRefused, PushSender};
+use crate::webhook::{WebhookError, constant_time_eq};
 use crate::{FetchedFile, IngestState, Receipt};
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -59,12 +59,14 @@ async fn handle(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) 
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !bool::from(given.ct_eq(hook.secret.expose().as_bytes())) {
-        warn!(channel = %hook.channel, "webhook call without the right secret token refused");
-        return (StatusCode::UNAUTHORIZED, "missing or wrong secret token\n").into_response();
+    if !constant_time_eq(given, hook.secret.expose().as_bytes()) {
+        return WebhookError::Unauthorized {
+            reason: "secret_token",
+        }
+        .respond(&hook.channel);
     }
     if !hook.ingest.is_up() {
-        return PushRefused::Unavailable.into_response();
+        return WebhookError::Refused(PushRefused::Unavailable).respond(&hook.channel);
     }
     let bot = bot_id(hook.token.expose());
     let update = serde_json::from_slice::<Update>(&body);
@@ -88,7 +90,7 @@ async fn handle(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) 
             Ok(fetched) => files = fetched,
             Err(e) => {
                 warn!(channel = %hook.channel, update_id = update.update_id, error = %e, "file download failed; telegram will redeliver");
-                return PushRefused::Unavailable.into_response();
+                return WebhookError::Refused(PushRefused::Unavailable).respond(&hook.channel);
             }
         }
     }
@@ -106,7 +108,7 @@ async fn handle(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) 
     }
     match hook.sender.deliver(item).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(refused) => refused.into_response(),
+        Err(refused) => WebhookError::Refused(refused).respond(&hook.channel),
     }
 }
 
@@ -127,7 +129,7 @@ async fn judge(hook: &Hook, update: &Update) -> Result<Verdict, Response> {
         .await
         .map_err(|e| {
             warn!(channel = %hook.channel, error = %e, "getMe failed; telegram will redeliver");
-            PushRefused::Unavailable.into_response()
+            WebhookError::Refused(PushRefused::Unavailable).respond(&hook.channel)
         })?;
     Ok(hook.policy.judge(update, me))
 }
