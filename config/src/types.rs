@@ -198,7 +198,8 @@ pub struct TelegramConfig {
     /// Files larger than this are not downloaded: the case keeps their metadata with an
     /// `omitted_reason`.
     pub max_file_bytes: u64,
-    /// Most updates one getUpdates call returns (1..=100).
+    /// Most updates the worker takes in one batch (1..=100). getUpdates always asks for up to
+    /// 100, so with a smaller batch the next one is handed out while this one is committed.
     pub batch_size: usize,
     /// How many times in a row one update may fail to append while others succeed before it
     /// is dead-lettered.

@@ -44,7 +44,7 @@ fn minimal_telegram_channel_gets_every_default() -> Result<(), ConfigErrors> {
     assert_eq!(bot.chats, TelegramChats::Private);
     assert_eq!(bot.group_messages, GroupMessages::Mentions);
     assert_eq!(bot.max_file_bytes, 20 * 1024 * 1024);
-    assert_eq!(bot.batch_size, 100);
+    assert_eq!(bot.batch_size, 50);
     assert_eq!(
         bot.mode,
         TelegramMode::Polling {

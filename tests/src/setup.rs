@@ -164,7 +164,7 @@ pub fn telegram_channel(name: &str, api_url: &str) -> TelegramConfig {
         chats: TelegramChats::Private,
         group_messages: GroupMessages::Mentions,
         max_file_bytes: 20 * 1024 * 1024,
-        batch_size: 100,
+        batch_size: 50,
         poison_after: 5,
     }
 }

@@ -182,8 +182,9 @@ impl<S: CheckpointStore> Poller<S> {
     /// One getUpdates from the committed offset; new updates are judged, their files fetched,
     /// and queued in order.
     async fn poll(&mut self, me: &BotIdentity, timeout: Duration) -> Result<(), ChannelError> {
-        let limit = u8::try_from(self.config.batch_size.clamp(1, 100)).unwrap_or(100);
-        let updates = match self.api.updates(self.offset, limit, timeout).await {
+        // Always the API's most: updates still in flight come back first (the offset is the
+        // ack), and what follows them is handed out while they are committed.
+        let updates = match self.api.updates(self.offset, 100, timeout).await {
             Ok(updates) => updates,
             Err(e) => {
                 self.status

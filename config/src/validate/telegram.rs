@@ -18,6 +18,9 @@ const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(25);
 /// Telegram holds a long poll for at most 50 s.
 const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(50);
 const MAX_BATCH_SIZE: usize = 100;
+/// Half of what one getUpdates returns: the rest is handed out while the first half is being
+/// committed, so fetching overlaps the Redis round trips.
+const DEFAULT_BATCH_SIZE: usize = 50;
 
 pub(super) fn validate(
     mut raw: RawTelegram,
@@ -91,13 +94,13 @@ pub(super) fn validate(
         );
     }
     let batch_size = match raw.batch_size {
-        None => MAX_BATCH_SIZE,
+        None => DEFAULT_BATCH_SIZE,
         Some(n) => match usize::try_from(n) {
             Ok(n) if (1..=MAX_BATCH_SIZE).contains(&n) => n,
             _ => {
                 let message = format!("{n} is out of range; expected 1..={MAX_BATCH_SIZE}");
                 errors.push(at("batch_size"), message);
-                MAX_BATCH_SIZE
+                DEFAULT_BATCH_SIZE
             }
         },
     };
