@@ -171,6 +171,9 @@ pub struct BlobsConfig {
 pub enum ChannelConfig {
     Email(EmailConfig),
     Telegram(TelegramConfig),
+    Whatsapp(crate::WhatsappConfig),
+    Sms(crate::SmsConfig),
+    Pipe(crate::PipeConfig),
 }
 
 impl ChannelConfig {
@@ -178,6 +181,9 @@ impl ChannelConfig {
         match self {
             ChannelConfig::Email(e) => &e.name,
             ChannelConfig::Telegram(t) => &t.name,
+            ChannelConfig::Whatsapp(w) => &w.name,
+            ChannelConfig::Sms(s) => &s.name,
+            ChannelConfig::Pipe(p) => &p.name,
         }
     }
 }

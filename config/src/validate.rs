@@ -9,6 +9,7 @@
 mod conversations;
 mod durability;
 mod email;
+mod push;
 mod secret;
 mod telegram;
 
@@ -175,6 +176,13 @@ fn channels(
             Some(RawChannel::Telegram(raw)) => {
                 ChannelConfig::Telegram(telegram::validate(raw, &path, secrets, errors))
             }
+            Some(RawChannel::Whatsapp(raw)) => {
+                ChannelConfig::Whatsapp(push::whatsapp(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Sms(raw)) => {
+                ChannelConfig::Sms(push::sms(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Pipe(raw)) => ChannelConfig::Pipe(push::pipe(raw, &path, errors)),
             None => continue,
         };
         let name = channel.name();

@@ -50,6 +50,17 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (telegram): FAILED: {e}", bot.name);
                 }
             },
+            // Push channels have nothing to connect to: the provider (or the MTA) calls us.
+            ChannelConfig::Whatsapp(c) => println!(
+                "channel {} (whatsapp): ok: push, nothing to connect",
+                c.name
+            ),
+            ChannelConfig::Sms(c) => {
+                println!("channel {} (sms): ok: push, nothing to connect", c.name)
+            }
+            ChannelConfig::Pipe(c) => {
+                println!("channel {} (pipe): ok: fed by intake ingest", c.name)
+            }
         }
     }
     Ok(if failures == 0 {

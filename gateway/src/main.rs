@@ -6,9 +6,11 @@
 //! - `intake tail --config FILE`: print stream entries as they land
 //! - `intake blob get --config FILE sha256:<hex>`: write a stored blob to stdout
 //! - `intake telegram set-webhook|delete-webhook|webhook-info --config FILE --channel NAME`
+//! - `intake ingest --config FILE --channel NAME`: one message on stdin through a pipe channel
 //!
-//! Exit status: 0 done, 1 failed (or a blob not stored), 2 invalid config or arguments. A
-//! fatal error is reported once (see `logging::fatal`).
+//! Exit status: 0 done, 1 failed (or a blob not stored), 2 invalid config or arguments; `ingest`
+//! answers an MTA: 0 once durable, 75 (EX_TEMPFAIL) for every failure. A fatal error is
+//! reported once (see `logging::fatal`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,7 @@ use cli_config::Needs;
 mod cli_blob;
 mod cli_check;
 mod cli_config;
+mod cli_ingest;
 mod cli_tail;
 mod cli_telegram;
 mod logging;
@@ -73,6 +76,16 @@ enum Command {
         /// or dead-letter document embedded as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Read one RFC 5322 message on stdin and ingest it through a `type = "pipe"` channel
+    /// (for MTA pipe transports). Exit 0 once its case is durable, 75 (EX_TEMPFAIL) otherwise,
+    /// so the MTA keeps the message and retries.
+    Ingest {
+        #[arg(long, short, env = "INTAKE_CONFIG")]
+        config: PathBuf,
+        /// The pipe channel's `name`.
+        #[arg(long)]
+        channel: String,
     },
     /// Blob store commands.
     Blob {
@@ -149,6 +162,7 @@ fn main() -> ExitCode {
         } => with_config(&config, Needs::Everything, |config| {
             runtime()?.block_on(run(config, shutdown_deadline))
         }),
+        Command::Ingest { config, channel } => cli_ingest::run(&config, &channel),
         Command::Blob {
             command:
                 BlobCommand::Get {

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::language::LanguageSource;
+
 /// The schema version written into every case and into the stream entry's `v` field.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,6 +32,10 @@ pub struct Case {
     pub received_at: String,
     /// ISO 639-1 code, null when unsure.
     pub language: Option<String>,
+    /// Where `language` came from; null exactly when `language` is. Added within v1:
+    /// documents written before it lack the field.
+    #[serde(default)]
+    pub language_source: Option<LanguageSource>,
     pub classification: Classification,
     /// Sender authentication as the operator's own server judged it (`Authentication-Results`
     /// with the configured authserv-id); null when none is configured or none was found.
@@ -92,6 +98,8 @@ pub enum ChannelKind {
     Discord,
     Webhook,
     Pipe,
+    Whatsapp,
+    Sms,
 }
 
 impl ChannelKind {
@@ -102,6 +110,8 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Webhook => "webhook",
             ChannelKind::Pipe => "pipe",
+            ChannelKind::Whatsapp => "whatsapp",
+            ChannelKind::Sms => "sms",
         }
     }
 }
@@ -192,6 +202,7 @@ pub enum PartyKind {
     Email,
     Telegram,
     Discord,
+    /// A phone number in E.164 form (`+14155550100`): WhatsApp and SMS senders.
     Phone,
     Other,
 }
@@ -223,8 +234,7 @@ pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,
     pub size: u64,
-    /// Hex SHA-256 of the bytes; null when they were not fetched (`omitted_reason` says why).
-    pub sha256: Option<String>,
+    pub sha256: String,
     pub disposition: Disposition,
     /// Blob reference (`sha256:<hex>`); null when the bytes were not stored.
     #[serde(rename = "ref")]

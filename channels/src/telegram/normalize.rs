@@ -11,7 +11,7 @@ use intake_normalizer::case::{
     Attachment, Body, ChannelRef, Classification, Conversation, Disposition, Event, Location,
     Party, PartyKind, Recipients, SharedContact, Source, TelegramSource, TelegramUser, ThreadHint,
 };
-use intake_normalizer::language::LanguageDetector;
+use intake_normalizer::language::{LanguageDetector, LanguageHint, LanguageSource};
 use intake_normalizer::{Blob, Case, NormalizeError, Normalized, SCHEMA_VERSION, sha256_hex};
 
 use super::keys;
@@ -67,15 +67,16 @@ impl Normalize for TelegramNormalizer {
             .languages
             .as_ref()
             .unwrap_or(LanguageDetector::all());
-        // Chat messages are often too short to detect; the client's language is the hint.
-        let language = languages.detect(&text).map(str::to_owned).or_else(|| {
-            language_hint(
-                message
-                    .from
-                    .as_ref()
-                    .and_then(|u| u.language_code.as_deref()),
-            )
-        });
+        // Chat messages are often too short to detect: the client's language is the hint.
+        let hint = message
+            .from
+            .as_ref()
+            .and_then(|u| u.language_code.as_deref())
+            .map(|tag| LanguageHint {
+                tag,
+                source: LanguageSource::ChannelHint,
+            });
+        let detected = languages.detect_hinted(&text, hint);
         let own_id = keys::message_id(&self.bot_id, message.chat.id, message.message_id);
         let replied = message
             .reply_to_message
@@ -128,7 +129,8 @@ impl Normalize for TelegramNormalizer {
                 message.date
             }),
             received_at: ctx.received_at.to_owned(),
-            language,
+            language: detected.map(|d| d.code.to_owned()),
+            language_source: detected.map(|d| d.source),
             classification: Classification {
                 auto_submitted: is_bot,
                 reasons: if is_bot {
@@ -264,7 +266,8 @@ fn attachments<'w>(m: &Message, wire: &'w Wire, blobs: &mut Vec<Blob<'w>>) -> Ve
                 filename: file.file_name.and_then(clean),
                 content_type: file.content_type.to_owned(),
                 size: file.file_size.unwrap_or(0),
-                sha256: None,
+                // Not fetched: empty, as for every channel (the schema's rule).
+                sha256: String::new(),
                 disposition,
                 blob_ref: None,
                 omitted_reason: None,
@@ -281,7 +284,7 @@ fn attachments<'w>(m: &Message, wire: &'w Wire, blobs: &mut Vec<Blob<'w>>) -> Ve
                     Attachment {
                         size: bytes.len() as u64,
                         blob_ref: Some(format!("sha256:{sha}")),
-                        sha256: Some(sha),
+                        sha256: sha,
                         ..base
                     }
                 }
@@ -322,13 +325,6 @@ fn chat_type(kind: &str) -> &'static str {
         "channel" => "channel",
         _ => "private",
     }
-}
-
-/// `pt-br` -> `pt`: the primary subtag when it is an ISO 639-1 code.
-fn language_hint(code: Option<&str>) -> Option<String> {
-    let primary = code?.split(['-', '_']).next()?;
-    (primary.len() == 2 && primary.chars().all(|c| c.is_ascii_alphabetic()))
-        .then(|| primary.to_ascii_lowercase())
 }
 
 /// Unix seconds as RFC 3339 UTC.

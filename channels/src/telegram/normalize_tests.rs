@@ -110,10 +110,7 @@ fn photos_keep_the_largest_size_and_omitted_files_their_metadata() {
     assert_eq!(photo.size, 10);
     assert_eq!(photo.disposition, Disposition::Inline);
     assert_eq!(photo.content_type, "image/jpeg");
-    assert_eq!(
-        photo.sha256.as_deref(),
-        Some(sha256_hex(b"jpeg bytes").as_str())
-    );
+    assert_eq!(photo.sha256, sha256_hex(b"jpeg bytes"));
     assert!(photo.omitted_reason.is_none());
 
     let omitted = vec![FetchedFile {
@@ -127,7 +124,7 @@ fn photos_keep_the_largest_size_and_omitted_files_their_metadata() {
     assert_eq!(doc.filename.as_deref(), Some("invoice-4521.pdf"));
     assert_eq!(doc.content_type, "application/pdf");
     assert_eq!(doc.size, 2048, "the size Telegram reported");
-    assert!(doc.blob_ref.is_none() && doc.sha256.is_none());
+    assert!(doc.blob_ref.is_none() && doc.sha256.is_empty());
     assert!(
         doc.omitted_reason
             .as_deref()

@@ -48,7 +48,7 @@ pub(crate) fn take_attachments<'a>(
             content_type,
             size: bytes.len() as u64,
             blob_ref: Some(format!("sha256:{sha256}")),
-            sha256: Some(sha256.clone()),
+            sha256: sha256.clone(),
             disposition,
             omitted_reason: None,
         });
