@@ -23,6 +23,8 @@ pub mod pipe;
 mod push_support;
 #[cfg(feature = "sms")]
 pub mod sms;
+#[cfg(feature = "telegram")]
+pub mod telegram;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
 

@@ -12,7 +12,8 @@ use toml::{Table, Value};
 use crate::error::{ConfigErrors, join};
 
 /// Channel `type`s this build knows.
-pub(crate) const CHANNEL_TYPES: &[&str] = &["email", "whatsapp", "sms", "pipe", "discord"];
+pub(crate) const CHANNEL_TYPES: &[&str] =
+    &["email", "telegram", "whatsapp", "sms", "pipe", "discord"];
 
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
@@ -62,10 +63,11 @@ pub(crate) struct RawBlobs {
 #[derive(Debug)]
 pub(crate) enum RawChannel {
     Email(RawEmail),
+    Telegram(RawTelegram),
+    Discord(RawDiscord),
     Whatsapp(RawWhatsapp),
     Sms(RawSms),
     Pipe(RawPipe),
-    Discord(RawDiscord),
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +120,28 @@ pub(crate) struct RawDiscord {
     /// An integer byte count or a string such as `"25 MiB"`.
     pub max_file_bytes: Option<Value>,
     pub batch_size: Option<i64>,
+    pub poison_after: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawTelegram {
+    pub name: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub inline_token: bool,
+    pub mode: Option<String>,
+    pub api_url: Option<String>,
+    pub chats: Option<String>,
+    pub group_messages: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret_env: Option<String>,
+    pub webhook_secret_file: Option<String>,
+    pub inline_webhook_secret: bool,
+    pub delete_webhook: Option<bool>,
+    pub poll_timeout: Option<DurationText>,
+    pub batch_size: Option<i64>,
+    /// An integer byte count or a string such as `"20 MiB"`.
+    pub max_file_bytes: Option<Value>,
     pub poison_after: Option<i64>,
 }
 
@@ -244,10 +268,11 @@ impl RawChannel {
         let known = CHANNEL_TYPES.join(", ");
         match f.take::<String>("type").as_deref() {
             Some("email") => Some(RawChannel::Email(RawEmail::read(f))),
+            Some("telegram") => Some(RawChannel::Telegram(RawTelegram::read(f))),
+            Some("discord") => Some(RawChannel::Discord(RawDiscord::read(f))),
             Some("whatsapp") => Some(RawChannel::Whatsapp(RawWhatsapp::read(f))),
             Some("sms") => Some(RawChannel::Sms(RawSms::read(f))),
             Some("pipe") => Some(RawChannel::Pipe(RawPipe::read(f))),
-            Some("discord") => Some(RawChannel::Discord(RawDiscord::read(f))),
             Some(other) => {
                 let message = format!("unknown channel type {other:?}; known types: {known}");
                 f.errors.push(join(path, "type"), message);
@@ -335,6 +360,32 @@ impl RawPipe {
         let raw = RawPipe {
             name: f.required("name"),
             max_message_bytes: f.take("max_message_bytes"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawTelegram {
+    fn read(mut f: Fields<'_>) -> RawTelegram {
+        let raw = RawTelegram {
+            name: f.required("name"),
+            token_env: f.take("token_env"),
+            token_file: f.take("token_file"),
+            inline_token: f.take_unlisted("token"),
+            mode: f.take("mode"),
+            api_url: f.take("api_url"),
+            chats: f.take("chats"),
+            group_messages: f.take("group_messages"),
+            webhook_url: f.take("webhook_url"),
+            webhook_secret_env: f.take("webhook_secret_env"),
+            webhook_secret_file: f.take("webhook_secret_file"),
+            inline_webhook_secret: f.take_unlisted("webhook_secret"),
+            delete_webhook: f.take("delete_webhook"),
+            poll_timeout: f.take("poll_timeout"),
+            batch_size: f.take("batch_size"),
+            max_file_bytes: f.take("max_file_bytes"),
+            poison_after: f.take("poison_after"),
         };
         f.finish();
         raw

@@ -12,6 +12,7 @@ mod durability;
 mod email;
 mod push;
 mod secret;
+mod telegram;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -172,6 +173,9 @@ fn channels(
         let channel = match channel {
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Telegram(raw)) => {
+                ChannelConfig::Telegram(telegram::validate(raw, &path, secrets, errors))
             }
             Some(RawChannel::Whatsapp(raw)) => {
                 ChannelConfig::Whatsapp(push::whatsapp(raw, &path, secrets, errors))

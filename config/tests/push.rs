@@ -144,7 +144,7 @@ fn commented_channels(text: &str) -> Vec<String> {
     blocks
 }
 
-/// The whatsapp, sms and pipe examples commented out in deploy/intake.example.toml must be
+/// The whatsapp, sms, pipe and telegram examples commented out in deploy/intake.example.toml must be
 /// valid as written once uncommented.
 #[test]
 fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
@@ -153,7 +153,12 @@ fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| panic!("{e}"))?;
     let mut kinds = Vec::new();
     for block in commented_channels(&text) {
-        let config = parse_str(&block, &|_: &str| Some(SECRET.to_string()))?;
+        // A bot token has a shape of its own (`<bot id>:<secret>`).
+        let env = |name: &str| match name {
+            "TELEGRAM_TOKEN" => Some("123456:bot-token".to_string()),
+            _ => Some(SECRET.to_string()),
+        };
+        let config = parse_str(&block, &env)?;
         match config.channels.as_slice() {
             [ChannelConfig::Whatsapp(wa)] => {
                 assert_eq!(wa.api_url, "https://graph.facebook.com/v21.0");
@@ -164,9 +169,10 @@ fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
                 kinds.push("sms");
             }
             [ChannelConfig::Pipe(_)] => kinds.push("pipe"),
+            [ChannelConfig::Telegram(_)] => kinds.push("telegram"),
             _ => {}
         }
     }
-    assert_eq!(kinds, ["whatsapp", "sms", "pipe"]);
+    assert_eq!(kinds, ["whatsapp", "sms", "pipe", "telegram"]);
     Ok(())
 }

@@ -18,12 +18,18 @@ pub enum Format {
     Json,
 }
 
-/// Targets that may log secrets or message bodies at debug/trace level. serenity logs a
-/// gateway payload it cannot parse (a message's text) at warn, so only its errors pass.
+/// Targets that may log secrets or message bodies at debug/trace level.
+/// reqwest and hyper quote request URLs, and every Bot API URL holds the bot token.
+/// serenity logs a gateway payload it cannot parse (a message's text) at warn, so only its
+/// errors pass.
 const MUTED: &[&str] = &[
     "async_imap=warn",
     "imap_proto=warn",
     "redis=warn",
+    "teloxide_core=off",
+    "reqwest=off",
+    "hyper=off",
+    "hyper_util=off",
     "serenity=error",
     "tungstenite=warn",
     "tokio_tungstenite=warn",

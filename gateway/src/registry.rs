@@ -21,6 +21,7 @@ pub fn launch(
 ) {
     match config {
         ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
+        ChannelConfig::Telegram(c) => launcher.launch(intake_channels::telegram::build(c, ctx)),
         ChannelConfig::Whatsapp(c) => launcher.launch(intake_channels::whatsapp::build(c, ctx)),
         ChannelConfig::Sms(c) => launcher.launch(intake_channels::sms::build(c, ctx)),
         // Fed by `intake ingest` (one message per process), never by `run`.

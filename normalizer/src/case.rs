@@ -44,6 +44,33 @@ pub struct Case {
     pub authentication: Option<Authentication>,
     /// Blob reference (`sha256:<hex>`) of the raw wire payload.
     pub raw_ref: Option<String>,
+    /// A place the sender shared (a chat location or venue). Added within v1: absent when
+    /// the message shared none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<Location>,
+    /// A contact card the sender shared. Added within v1: absent when none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub contact: Option<SharedContact>,
+}
+
+/// A shared location; `title` and `address` are set for a venue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub title: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A shared contact card.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedContact {
+    pub phone_number: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// The contact's user id on the chat service, when it has one.
+    pub user_id: Option<String>,
+    pub vcard: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +132,9 @@ pub struct Source {
     pub references: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub imap: Option<ImapSource>,
+    /// Telegram's identities of the update and message. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub telegram: Option<TelegramSource>,
     /// Discord's identities of the message. Added within v1.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub discord: Option<DiscordSource>,
@@ -123,6 +153,18 @@ pub struct DiscordSource {
     pub thread_parent_id: Option<String>,
     /// Set when this delivery is an edit (`message.edited`): the edit's time, RFC 3339.
     pub edited_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramSource {
+    pub update_id: i64,
+    pub chat_id: i64,
+    /// `private`, `group`, `supergroup` or `channel`.
+    pub chat_type: String,
+    /// The message's id within its chat (an edit keeps the original's).
+    pub message_id: i64,
+    /// The forum topic's thread id, when the message is in one.
+    pub thread_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +198,9 @@ pub struct Party {
     pub name: Option<String>,
     pub address: Option<String>,
     pub kind: PartyKind,
+    /// The Telegram account behind a `telegram` sender. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub telegram: Option<TelegramUser>,
     /// The Discord account behind a `discord` sender. Added within v1.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub discord: Option<DiscordUser>,
@@ -169,6 +214,15 @@ pub struct DiscordUser {
     /// The display name the user chose, when set.
     pub global_name: Option<String>,
     pub bot: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramUser {
+    pub id: i64,
+    pub username: Option<String>,
+    /// The IETF language tag of the user's Telegram client (a hint, not the message's language).
+    pub language_code: Option<String>,
+    pub is_bot: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -129,6 +129,7 @@ pub fn normalize_discord<'a>(
             in_reply_to: replied_to.into_iter().collect(),
             references: Vec::new(),
             imap: None,
+            telegram: None,
             discord: Some(source),
         },
         // Provisional: the chat; the gateway resolves hints (the idle window) into the key.
@@ -141,6 +142,7 @@ pub fn normalize_discord<'a>(
             name: clean(author.global_name.as_deref()).or_else(|| clean(Some(&author.username))),
             address: Some(author.id.0.clone()),
             kind: PartyKind::Discord,
+            telegram: None,
             discord: Some(DiscordUser {
                 id: author.id.0.clone(),
                 username: author.username.clone(),
@@ -163,6 +165,8 @@ pub fn normalize_discord<'a>(
         classification,
         authentication: None,
         raw_ref: Some(format!("sha256:{raw_sha256}")),
+        location: None,
+        contact: None,
     };
     Ok(Normalized { case, blobs })
 }

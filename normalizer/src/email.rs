@@ -189,6 +189,7 @@ pub fn normalize_email_with<'a>(
             in_reply_to,
             references,
             imap: ctx.imap.clone(),
+            telegram: None,
             discord: None,
         },
         conversation,
@@ -204,6 +205,8 @@ pub fn normalize_email_with<'a>(
         classification,
         authentication,
         raw_ref: Some(raw_ref),
+        location: None,
+        contact: None,
     };
     Ok(NormalizedEmail { case, blobs })
 }

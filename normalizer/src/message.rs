@@ -97,6 +97,7 @@ pub fn normalize_message<'a>(input: MessageInput<'a, '_>) -> Normalized<'a> {
             in_reply_to: input.in_reply_to.and_then(clean).into_iter().collect(),
             references: Vec::new(),
             imap: None,
+            telegram: None,
             discord: None,
         },
         conversation: Conversation {
@@ -109,6 +110,7 @@ pub fn normalize_message<'a>(input: MessageInput<'a, '_>) -> Normalized<'a> {
             name: input.sender.name.and_then(clean),
             address: input.sender.address.and_then(clean),
             kind: input.sender.kind,
+            telegram: None,
             discord: None,
         },
         recipients: Recipients {
@@ -129,6 +131,8 @@ pub fn normalize_message<'a>(input: MessageInput<'a, '_>) -> Normalized<'a> {
         classification: Classification::default(),
         authentication: None,
         raw_ref: Some(raw_ref),
+        location: None,
+        contact: None,
     };
     Normalized { case, blobs }
 }
@@ -210,6 +214,7 @@ mod tests {
                 name: None,
                 address: Some(" +14155550100 ".into()),
                 kind: PartyKind::Phone,
+                telegram: None,
                 discord: None,
             },
             recipient: None,

@@ -74,6 +74,7 @@ impl Normalize for SmsNormalizer {
                 name: None,
                 address: Some(from.to_string()),
                 kind: PartyKind::Phone,
+                telegram: None,
                 discord: None,
             },
             recipient: form.get("To").map(|to| Address {

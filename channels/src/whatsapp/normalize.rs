@@ -78,6 +78,7 @@ impl Normalize for WhatsappNormalizer {
                 name: profile_name,
                 address: Some(e164(&message.from)),
                 kind: PartyKind::Phone,
+                telegram: None,
                 discord: None,
             },
             recipient: located
