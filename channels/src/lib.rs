@@ -14,6 +14,15 @@ pub mod webhook;
 #[cfg(feature = "email")]
 pub mod email;
 
+#[cfg(feature = "api")]
+pub mod api;
+
+#[cfg(feature = "slack")]
+pub mod slack;
+
+#[cfg(feature = "slack")]
+pub mod fetch;
+
 use std::future::Future;
 
 pub use build::{BuildContext, Built, DEFAULT_POISON_AFTER, IngestState};

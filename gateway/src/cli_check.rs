@@ -43,6 +43,11 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (email): FAILED: {e}", email.name);
                 }
             },
+            // Push channels connect to nothing: the provider calls us.
+            push => println!(
+                "channel {name}: ok: push channel, served at POST /webhooks/{name}",
+                name = push.name()
+            ),
         }
     }
     Ok(if failures == 0 {

@@ -65,6 +65,9 @@ pub enum ChannelKind {
     Discord,
     Webhook,
     Pipe,
+    /// Intake's own signed webhook (`type = "api"`).
+    Api,
+    Slack,
 }
 
 impl ChannelKind {
@@ -75,6 +78,8 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Webhook => "webhook",
             ChannelKind::Pipe => "pipe",
+            ChannelKind::Api => "api",
+            ChannelKind::Slack => "slack",
         }
     }
 }
@@ -139,6 +144,8 @@ pub enum PartyKind {
     Telegram,
     Discord,
     Phone,
+    /// A Slack user id (`U…`), with the workspace's team id: `T…/U…`.
+    Slack,
     Other,
 }
 

@@ -141,7 +141,7 @@ fn ca_file(
     }
 }
 
-fn is_valid_name(name: &str) -> bool {
+pub(super) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

@@ -43,18 +43,7 @@ pub(super) fn resolve_optional(
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
-    match (var, file) {
-        (None, None) => None,
-        (Some(var), None) => from_env(&join(prefix, "password_env"), var, source, errors),
-        (None, Some(file)) => from_file(&join(prefix, "password_file"), file, source, errors),
-        (Some(_), Some(_)) => {
-            errors.push(
-                join(prefix, "password_file"),
-                "password_env is set as well; set exactly one of password_env and password_file",
-            );
-            None
-        }
-    }
+    resolve_named(prefix, "password", var, file, source, errors)
 }
 
 /// Like [`resolve_optional`], but one of the two keys must be set.
@@ -65,14 +54,60 @@ pub(super) fn resolve_required(
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
+    resolve_named_required(prefix, "password", var, file, source, errors)
+}
+
+/// The secret named by `<base>_env` or `<base>_file` under `prefix` (`secret_env`,
+/// `signing_secret_file`, ...), when either is set.
+pub(super) fn resolve_named(
+    prefix: &str,
+    base: &str,
+    var: Option<&str>,
+    file: Option<&str>,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
+    let env_key = format!("{base}_env");
+    let file_key = format!("{base}_file");
+    match (var, file) {
+        (None, None) => None,
+        (Some(var), None) => from_env(&join(prefix, &env_key), var, source, errors),
+        (None, Some(file)) => from_file(&join(prefix, &file_key), file, source, errors),
+        (Some(_), Some(_)) => {
+            errors.push(
+                join(prefix, &file_key),
+                format!("{env_key} is set as well; set exactly one of {env_key} and {file_key}"),
+            );
+            None
+        }
+    }
+}
+
+/// Like [`resolve_named`], but one of the two keys must be set.
+pub(super) fn resolve_named_required(
+    prefix: &str,
+    base: &str,
+    var: Option<&str>,
+    file: Option<&str>,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
     if var.is_none() && file.is_none() {
         errors.push(
-            join(prefix, "password_env"),
-            "missing; set password_env (an environment variable) or password_file",
+            join(prefix, &format!("{base}_env")),
+            format!("missing; set {base}_env (an environment variable) or {base}_file"),
         );
         return None;
     }
-    resolve_optional(prefix, var, file, source, errors)
+    resolve_named(prefix, base, var, file, source, errors)
+}
+
+/// Rejects an inline secret key (`secret`, `token`, ...): secrets are named, never written.
+pub(super) fn inline_secret(path: &str) -> String {
+    format!(
+        "inline secrets are not allowed in {path}; use the *_env (an environment variable) or \
+         *_file key instead"
+    )
 }
 
 fn from_env(
