@@ -93,7 +93,7 @@ impl Gateway {
 
         // Bound after the channels are built (their routes are mounted), before any is served.
         let (http_addr, http_task) = crate::http::serve(
-            config.http.listen,
+            &config.http,
             health.clone(),
             routes,
             shutdown.abort.clone(),
