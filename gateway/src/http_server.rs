@@ -61,20 +61,33 @@ async fn read_body(State(limits): State<BodyLimits>, request: Request, next: Nex
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) if is_length_limit(&e) => return too_large(&limits),
         Ok(Err(_)) => {
-            intake_channels::webhook::record(&limits.channel, "body_unreadable", "the request body could not be read");
-            return (StatusCode::BAD_REQUEST, "the request body could not be read\n").into_response();
+            intake_channels::webhook::record(
+                &limits.channel,
+                "body_unreadable",
+                "the request body could not be read",
+            );
+            return (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read\n",
+            )
+                .into_response();
         }
         Err(_) => {
-            let detail = format!("the body did not arrive within {}", humantime::format_duration(limits.within));
+            let detail = format!(
+                "the body did not arrive within {}",
+                humantime::format_duration(limits.within)
+            );
             intake_channels::webhook::record(&limits.channel, "body_timeout", &detail);
             let mut response = (StatusCode::REQUEST_TIMEOUT, format!("{detail}\n")).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
             return response;
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn too_large(limits: &BodyLimits) -> Response {
@@ -82,9 +95,10 @@ fn too_large(limits: &BodyLimits) -> Response {
     intake_channels::webhook::record(&limits.channel, "too_large", &detail);
     let mut response = (StatusCode::PAYLOAD_TOO_LARGE, format!("{detail}\n")).into_response();
     // The rest of the body is not read: the connection cannot carry another request.
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     response
 }
 
@@ -101,7 +115,12 @@ fn is_length_limit(error: &axum::Error) -> bool {
 
 /// Serves `app` on `listener` until `stop` is cancelled; then stops accepting, lets each
 /// connection finish its request in flight and waits for them.
-pub async fn run(listener: TcpListener, app: Router, header_timeout: Duration, stop: CancellationToken) {
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    stop: CancellationToken,
+) {
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -124,7 +143,9 @@ pub async fn run(listener: TcpListener, app: Router, header_timeout: Duration, s
         let stop = stop.clone();
         connections.spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let served = tokio::select! {

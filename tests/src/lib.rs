@@ -12,6 +12,7 @@ pub mod dovecot;
 pub mod imap_proxy;
 pub mod net;
 mod process;
+pub mod push;
 pub mod redis;
 pub mod setup;
 pub mod skip;
