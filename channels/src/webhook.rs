@@ -186,6 +186,7 @@ pub fn record(channel: &str, reason: &'static str, detail: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
