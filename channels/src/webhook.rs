@@ -154,6 +154,9 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// When each (channel, reason) last logged, and how many refusals it left unlogged since.
+type LastLogged = HashMap<(String, &'static str), (Instant, u64)>;
+
 /// How often one channel and reason may log a refusal.
 const LOG_EVERY: Duration = Duration::from_secs(60);
 
@@ -161,8 +164,7 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 /// channel and reason with the number suppressed since.
 pub fn record(channel: &str, reason: &'static str, detail: &str) {
     metrics::counter!("intake_webhook_rejections_total", "channel" => channel.to_string(), "reason" => reason).increment(1);
-    static LAST: LazyLock<Mutex<HashMap<(String, &'static str), (Instant, u64)>>> =
-        LazyLock::new(Mutex::default);
+    static LAST: LazyLock<Mutex<LastLogged>> = LazyLock::new(Mutex::default);
     let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
     let now = Instant::now();
     let entry = last

@@ -7,11 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use intake_gateway::Gateway;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
-use intake_tests::setup::{config, email_channel, http_get};
+use intake_tests::setup::http_get;
 use intake_tests::small_disk::SmallDisk;
 
 fn mail(i: usize) -> Vec<u8> {
@@ -28,21 +27,9 @@ async fn a_full_disk_pauses_ingest_and_freeing_space_resumes_it() {
     let dovecot = require_server!(Dovecot::start().await);
     let disk = require_server!(SmallDisk::mount(2 * 1024 * 1024));
     let blob_dir = disk.path().join("blobs");
-    let gateway = Gateway::start(config(
-        &redis,
-        &blob_dir,
-        vec![email_channel(&dovecot, "support", "INBOX")],
-    ))
-    .await
-    .unwrap();
+    let gateway = common::start_email_gateway(&redis, &dovecot, &blob_dir).await;
     let addr = gateway.http_addr();
-    intake_tests::wait::wait_until(
-        Duration::from_secs(10),
-        Duration::from_millis(100),
-        || async { gateway.health().is_ready() },
-    )
-    .await
-    .expect("gateway becomes ready");
+    common::wait_ready(&gateway).await;
 
     let filler = disk.fill().unwrap();
     for i in 0..20 {

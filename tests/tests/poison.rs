@@ -9,13 +9,11 @@ mod common;
 
 use std::time::Duration;
 
-use intake_gateway::Gateway;
 use intake_gateway::blobs::BlobStore;
 use intake_normalizer::sha256_hex;
 use intake_tests::dovecot::Dovecot;
 use intake_tests::redis::RedisServer;
 use intake_tests::require_server;
-use intake_tests::setup::{config, email_channel};
 
 fn mail(i: usize, body: &str) -> Vec<u8> {
     format!(
@@ -52,13 +50,7 @@ async fn a_message_redis_will_not_take_is_dead_lettered_and_the_rest_lands() {
         dovecot.append("INBOX", &raw).await.unwrap();
     }
     let blobs = tempfile::tempdir().unwrap();
-    let gateway = Gateway::start(config(
-        &redis,
-        blobs.path(),
-        vec![email_channel(&dovecot, "support", "INBOX")],
-    ))
-    .await
-    .unwrap();
+    let gateway = common::start_email_gateway(&redis, &dovecot, blobs.path()).await;
 
     common::wait_for_total(&redis, 10, Duration::from_secs(60)).await;
     common::assert_exactly_once(&redis, 10).await;
@@ -98,13 +90,7 @@ async fn an_outage_that_refuses_every_message_dead_letters_nothing() {
     config_set(&redis, "maxmemory-policy", "noeviction").await;
     config_set(&redis, "maxmemory", "1").await;
     let blobs = tempfile::tempdir().unwrap();
-    let gateway = Gateway::start(config(
-        &redis,
-        blobs.path(),
-        vec![email_channel(&dovecot, "support", "INBOX")],
-    ))
-    .await
-    .unwrap();
+    let gateway = common::start_email_gateway(&redis, &dovecot, blobs.path()).await;
     // Long enough for far more than poison_after attempts.
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(common::total(&redis).await, 0, "nothing appended while OOM");

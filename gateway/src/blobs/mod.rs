@@ -112,6 +112,13 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Puts the store in the state a failed sync leaves (tests of what follows a failed fsync,
+    /// which a real disk cannot be made to produce on demand).
+    #[cfg(test)]
+    pub(crate) fn fail_as_if_synced_badly(&self) {
+        lock(&self.shared.writer).fail(&io::Error::other("injected fsync failure"));
+    }
+
     /// True once a sync failed: the store refuses every write until the process restarts.
     pub fn is_failed(&self) -> bool {
         lock(&self.shared.writer).is_failed()

@@ -112,3 +112,77 @@ async fn prepare_parallel(
         Some(e) => Err((returned, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use intake_channels::email::EmailNormalizer;
+    use intake_channels::{ChannelKind, Payload, Receipt, Wire};
+
+    use super::*;
+    use crate::blobs::BlobStore;
+
+    fn inbound() -> Inbound {
+        Inbound {
+            idempotency_keys: vec!["test:1".into()],
+            lookup_keys: 1,
+            received_at: "2026-11-30T10:00:00Z".into(),
+            payload: Payload::Wire(Wire {
+                bytes: b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n".to_vec(),
+                ..Wire::default()
+            }),
+            receipt: Receipt(1),
+        }
+    }
+
+    /// An email prepare stage over `blobs`.
+    fn stage(blobs: BlobStore, shutdown: &Shutdown) -> PrepareStage {
+        PrepareStage {
+            prepare: PrepareContext {
+                channel: super::super::channel_ref(ChannelKind::Email, "support"),
+                blobs,
+                normalizer: Arc::new(EmailNormalizer {
+                    authserv_id: None,
+                    shared: Arc::default(),
+                }),
+            },
+            health: Health::new(),
+            shutdown: shutdown.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_whose_sync_failed_raises_the_fatal_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path());
+        blobs.ensure_root().unwrap();
+        blobs.fail_as_if_synced_badly();
+        let shutdown = Shutdown::default();
+        let stage = stage(blobs, &shutdown);
+        let fatal = shutdown.fatal.clone();
+        let running = tokio::spawn(async move { stage.run(vec![inbound()]).await.is_some() });
+        let reason = tokio::time::timeout(Duration::from_secs(5), fatal.raised())
+            .await
+            .expect("the fatal signal is raised");
+        assert!(reason.contains("failed to sync"), "{reason}");
+        shutdown.abort.cancel();
+        assert!(!running.await.unwrap(), "nothing prepared, nothing to ack");
+    }
+
+    #[tokio::test]
+    async fn a_healthy_store_prepares_and_raises_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path());
+        blobs.ensure_root().unwrap();
+        let shutdown = Shutdown::default();
+        let stage = stage(blobs, &shutdown);
+        let batch = stage.run(vec![inbound()]).await.expect("prepared");
+        assert_eq!(batch.items.len(), 1);
+        let raised =
+            tokio::time::timeout(Duration::from_millis(100), shutdown.fatal.raised()).await;
+        assert!(raised.is_err(), "no fatal fault on a healthy store");
+    }
+}

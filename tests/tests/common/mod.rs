@@ -111,3 +111,31 @@ pub async fn wait_inbox_empty(dovecot: &intake_tests::dovecot::Dovecot) {
     .await
     .expect("every message acked out of INBOX");
 }
+
+/// Waits until the gateway reports every part up.
+pub async fn wait_ready(gateway: &intake_gateway::Gateway) {
+    intake_tests::wait::wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async { gateway.health().is_ready() },
+    )
+    .await
+    .expect("gateway becomes ready");
+}
+
+/// Starts a gateway on `redis` with one email channel `support` reading INBOX of `dovecot`.
+pub async fn start_email_gateway(
+    redis: &RedisServer,
+    dovecot: &intake_tests::dovecot::Dovecot,
+    blob_dir: &std::path::Path,
+) -> intake_gateway::Gateway {
+    intake_gateway::Gateway::start(intake_tests::setup::config(
+        redis,
+        blob_dir,
+        vec![intake_tests::setup::email_channel(
+            dovecot, "support", "INBOX",
+        )],
+    ))
+    .await
+    .unwrap()
+}
