@@ -34,7 +34,10 @@ fn each_commented_push_channel_parses() -> Result<(), Box<dyn std::error::Error>
         .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("type = ")))
         .collect();
     for expected in ["\"api\"", "\"slack\""] {
-        assert!(types.contains(&expected), "no {expected} example: {types:?}");
+        assert!(
+            types.contains(&expected),
+            "no {expected} example: {types:?}"
+        );
     }
     // A real-looking secret for every variable (an api secret must be whsec_ base64).
     let env = |_: &str| Some("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".to_string());
@@ -97,5 +100,8 @@ fn push_channel_mistakes_are_reported_by_key() {
     ] {
         assert!(paths.contains(&expected), "{expected} not in {paths:?}");
     }
-    assert!(!errors.to_string().contains("***"), "never echoes a secret: {errors}");
+    assert!(
+        !errors.to_string().contains("***"),
+        "never echoes a secret: {errors}"
+    );
 }

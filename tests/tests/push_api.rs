@@ -358,3 +358,99 @@ async fn redis_stopped_answers_503_fast_and_nothing_is_lost_once_back() {
     assert_eq!(redis.stream_len(CASES).await.unwrap(), refused);
     gateway.shutdown(Duration::from_secs(5)).await;
 }
+
+/// docs/api-channel.openapi.json says what the route takes; the server must take exactly that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_the_route() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let config = push_config(&redis, blobs.path(), vec![api_channel("website")]);
+    let (gateway, addr) = start(config).await.unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/api-channel.openapi.json"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let post = &doc["paths"]["/webhooks/{channel}"]["post"];
+    let headers: Vec<&str> = post["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        ["webhook-id", "webhook-timestamp", "webhook-signature"]
+    );
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["standardWebhooks"]["name"], "webhook-signature");
+    let statuses: Vec<&String> = post["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(statuses, ["200", "400", "401", "408", "413", "415", "503"]);
+
+    // The documented example is accepted as documented, every field ending up in the case.
+    let example = &post["requestBody"]["content"]["application/json"]["example"];
+    let auth = format!("Bearer {API_TOKEN}");
+    let bearer = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    let body = example.to_string().into_bytes();
+    let answer = http_post(addr, ROUTE, &bearer, &body).await.unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let reply: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(reply["status"], "accepted");
+    assert_eq!(reply["id"], example["id"]);
+    let entries = redis.read_stream(CASES).await.unwrap();
+    let case: serde_json::Value = serde_json::from_str(&entries[0].1["case"]).unwrap();
+    assert_eq!(case["sender"]["name"], example["sender"]["name"]);
+    assert_eq!(case["sender"]["address"], example["sender"]["address"]);
+    assert_eq!(case["subject"], example["subject"]);
+    assert_eq!(case["body"]["text"], example["text"]);
+    assert_eq!(
+        case["attachments"][0]["filename"],
+        example["attachments"][0]["filename"]
+    );
+    assert_eq!(
+        case["attachments"][0]["content_type"],
+        example["attachments"][0]["content_type"]
+    );
+    let conversation = example["conversation_id"].as_str().unwrap();
+    assert_eq!(
+        case["conversation"]["hints"][0]["value"],
+        format!("website:{conversation}")
+    );
+
+    // The schema's required fields are the code's: dropping one is a 400 naming it; dropping an
+    // optional one (other than the bearer's id) is fine.
+    let schema = &doc["components"]["schemas"]["Message"];
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for (n, field) in schema["properties"].as_object().unwrap().keys().enumerate() {
+        let mut body = example.clone();
+        body.as_object_mut().unwrap().remove(field);
+        if field != "id" {
+            body["id"] = format!("openapi-{n}").into();
+        }
+        let answer = http_post(addr, ROUTE, &bearer, body.to_string().as_bytes())
+            .await
+            .unwrap();
+        if required.contains(&field.as_str()) || field == "id" {
+            assert_eq!(answer.status, 400, "{field}: {answer:?}");
+            assert!(
+                answer.body.contains(&format!("`{field}`")),
+                "{field}: {answer:?}"
+            );
+        } else {
+            assert_eq!(answer.status, 200, "{field}: {answer:?}");
+        }
+    }
+    gateway.shutdown(Duration::from_secs(5)).await;
+}
