@@ -38,6 +38,22 @@ async fn a_signed_delivery_is_a_case_once_and_its_replay_is_acknowledged_again()
     let blobs = tempfile::tempdir().unwrap();
     let config = push_config(&redis, blobs.path(), vec![api_channel("website")]);
     let (gateway, addr) = start(config).await.unwrap();
+    // Ready before its first message: a push channel waits for traffic, which a readiness
+    // probe holding it back would never let come.
+    let ready = intake_tests::wait::wait_for(
+        Duration::from_secs(5),
+        Duration::from_millis(20),
+        || async {
+            let (status, body) = http_get(addr, "/readyz").await.ok()?;
+            (status == 200).then_some(body)
+        },
+    )
+    .await;
+    assert!(
+        ready.is_ok(),
+        "/readyz: {:?}",
+        http_get(addr, "/readyz").await
+    );
 
     let body = form("Hello, my order 1234 has not arrived yet. Could you check where it is?");
     let headers = api_headers("msg_2Lh0", now(), &body);
