@@ -79,6 +79,7 @@ pub(crate) struct RawApi {
     pub token_env: Option<String>,
     pub token_file: Option<String>,
     pub inline_secret: bool,
+    pub store_raw: Option<bool>,
 }
 
 /// `type = "slack"`: the Events API.
@@ -276,6 +277,7 @@ impl RawApi {
             token_env: f.take("token_env"),
             token_file: f.take("token_file"),
             inline_secret: f.take_unlisted("secret") | f.take_unlisted("token"),
+            store_raw: f.take("store_raw"),
         };
         f.finish();
         raw

@@ -23,6 +23,7 @@ pub fn api_channel(name: &str) -> ChannelConfig {
         name: name.into(),
         secret: Some(Secret::new(API_SECRET)),
         token: Some(Secret::new(API_TOKEN)),
+        store_raw: false,
     })
 }
 

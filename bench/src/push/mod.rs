@@ -112,6 +112,9 @@ async fn run_intake(
     );
     let config_path = dir.join("intake.toml");
     std::fs::write(&config_path, config)?;
+    // BENCH_INTAKE_LOG=info keeps Intake's per-batch log lines (copied to the work dir's
+    // parent as push-intake-<run>.log) for profiling; the default logs warnings only.
+    let log_filter = std::env::var("BENCH_INTAKE_LOG").unwrap_or_else(|_| "warn".into());
     let child = Measured::spawn(
         &settings.intake,
         &[
@@ -119,7 +122,7 @@ async fn run_intake(
             "--config".into(),
             config_path.display().to_string(),
         ],
-        &[("API_SECRET", API_SECRET), ("RUST_LOG", "warn")],
+        &[("API_SECRET", API_SECRET), ("RUST_LOG", &log_filter)],
         &dir.join("intake.stdout"),
         &dir.join("intake.stderr"),
     )
@@ -138,6 +141,11 @@ async fn run_intake(
     .await;
     child.terminate()?;
     let (usage, _) = child.finish().await?;
+    if std::env::var_os("BENCH_INTAKE_LOG").is_some() {
+        let kept = std::env::temp_dir().join(format!("push-intake-{run}.log"));
+        std::fs::copy(dir.join("intake.stderr"), &kept).ok();
+        progress(&format!("intake log kept in {}", kept.display()));
+    }
     let load =
         load.with_context(|| format!("intake log: {}", dir.join("intake.stderr").display()))?;
     let xlen = redis.stream_len(CASES).await?;

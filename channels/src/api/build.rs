@@ -33,6 +33,7 @@ pub fn build<S: CheckpointStore + Clone>(
             .and_then(|s| intake_config::signing_key(s.expose())),
         token: config.token.as_ref().map(|t| t.expose().to_string()),
     };
+    let store_raw = config.store_raw;
     let state = Arc::new(ApiState {
         name: config.name,
         credentials,
@@ -42,6 +43,7 @@ pub fn build<S: CheckpointStore + Clone>(
         channel,
         normalizer: Arc::new(ApiNormalizer {
             shared: ctx.policy.clone(),
+            store_raw,
         }),
         routes: Some(Router::new().route("/", post(receive)).with_state(state)),
         batch_max: 256,

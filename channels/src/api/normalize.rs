@@ -19,6 +19,8 @@ use crate::{Normalize, NormalizeContext, SharedPolicy, Wire};
 #[derive(Debug)]
 pub struct ApiNormalizer {
     pub shared: Arc<SharedPolicy>,
+    /// Keep the posted body as the case's raw blob (`store_raw`).
+    pub store_raw: bool,
 }
 
 impl Normalize for ApiNormalizer {
@@ -31,14 +33,20 @@ impl Normalize for ApiNormalizer {
             serde_json::from_slice(&wire.bytes).map_err(|e| NormalizeError::Unparsable {
                 reason: crate::webhook::json_problem(&e),
             })?;
-        let raw_sha256 = wire
-            .sha256
-            .clone()
-            .unwrap_or_else(|| sha256_hex(&wire.bytes));
-        let mut blobs = vec![Blob {
-            sha256: raw_sha256.clone(),
-            bytes: wire.bytes.as_slice().into(),
-        }];
+        // Without store_raw a message without attachments writes no blob, so its batch needs
+        // no fsync before the append: the case itself carries every field of the body.
+        let mut blobs = Vec::new();
+        let raw_ref = self.store_raw.then(|| {
+            let sha256 = wire
+                .sha256
+                .clone()
+                .unwrap_or_else(|| sha256_hex(&wire.bytes));
+            blobs.push(Blob {
+                sha256: sha256.clone(),
+                bytes: wire.bytes.as_slice().into(),
+            });
+            format!("sha256:{sha256}")
+        });
         let mut attachments = Vec::new();
         for (i, posted) in message.attachments.iter().enumerate() {
             let bytes =
@@ -111,7 +119,7 @@ impl Normalize for ApiNormalizer {
             received_at: ctx.received_at.to_string(),
             classification: Classification::default(),
             authentication: None,
-            raw_ref: Some(format!("sha256:{raw_sha256}")),
+            raw_ref,
         };
         Ok(Normalized { case, blobs })
     }
@@ -122,5 +130,54 @@ impl Normalize for ApiNormalizer {
             .iter()
             .map(|id| ("id".to_string(), id.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use intake_normalizer::case::{ChannelKind, ChannelRef};
+
+    use super::*;
+
+    fn normalize(store_raw: bool, body: &str) -> (Option<String>, usize) {
+        let normalizer = ApiNormalizer {
+            shared: Arc::default(),
+            store_raw,
+        };
+        let wire = Wire {
+            bytes: body.as_bytes().to_vec(),
+            ..Wire::default()
+        };
+        let channel = ChannelRef {
+            kind: ChannelKind::Api,
+            name: "website".into(),
+        };
+        let ctx = NormalizeContext {
+            channel: &channel,
+            case_id: "c",
+            idempotency_key: "api:website:1",
+            received_at: "2026-11-30T10:00:00Z",
+        };
+        let normalized = normalizer.normalize(&wire, &ctx).unwrap();
+        (normalized.case.raw_ref, normalized.blobs.len())
+    }
+
+    #[test]
+    fn the_body_is_a_blob_only_with_store_raw() {
+        let plain = r#"{"sender": {"name": "A"}, "text": "hi"}"#;
+        assert_eq!(normalize(false, plain), (None, 0), "no blob, so no fsync");
+        let (raw_ref, blobs) = normalize(true, plain);
+        assert_eq!(
+            raw_ref,
+            Some(format!("sha256:{}", sha256_hex(plain.as_bytes())))
+        );
+        assert_eq!(blobs, 1);
+        let with_file = r#"{"sender": {"name": "A"}, "text": "hi", "attachments": [{"content_type": "text/plain", "content_base64": "aGk="}]}"#;
+        assert_eq!(
+            normalize(false, with_file),
+            (None, 1),
+            "attachments are stored either way"
+        );
     }
 }

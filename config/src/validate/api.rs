@@ -67,6 +67,7 @@ pub(super) fn validate(
         name: raw.name.unwrap_or_default(),
         secret,
         token,
+        store_raw: raw.store_raw.unwrap_or(false),
     }
 }
 
