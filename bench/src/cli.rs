@@ -89,6 +89,9 @@ pub struct Options {
     /// Messages for the stream-append-alone measurement.
     #[arg(long, default_value_t = 100_000)]
     pub sink_cases: usize,
+    /// Only the scenarios whose label starts with this, e.g. `telegram` or `email/full`.
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 /// The options with every default resolved.
@@ -112,6 +115,7 @@ pub struct Settings {
     pub peer_script: PathBuf,
     pub python: String,
     pub sink_cases: usize,
+    pub only: Option<String>,
 }
 
 impl Options {
@@ -160,6 +164,7 @@ impl Options {
                 .unwrap_or_else(|| shared.join("peers/python_imap_to_redis.py")),
             python: self.python,
             sink_cases: self.sink_cases,
+            only: self.only,
         })
     }
 }

@@ -16,6 +16,7 @@ mod push;
 mod report;
 mod scenario;
 mod targets;
+mod telegram;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,7 @@ use crate::email::{EmailScenario, Mix};
 use crate::env::Env;
 use crate::report::Report;
 use crate::scenario::{Scenario, Side};
+use crate::telegram::TelegramScenario;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -98,7 +100,15 @@ async fn bench_in(env: &Env, settings: &Settings, extra_sizes: &[usize]) -> anyh
             settings.messages,
             settings.seed,
         )),
+        Scenario::Telegram(TelegramScenario::new(settings.messages)),
     ];
+    if let Some(only) = &settings.only {
+        scenarios.retain(|s| s.label().starts_with(only.as_str()));
+        anyhow::ensure!(
+            !scenarios.is_empty(),
+            "no scenario label starts with {only:?}"
+        );
+    }
     for scenario in &mut scenarios {
         progress(&format!("loading {}", scenario.label()));
         scenario.prepare(env).await?;
@@ -152,7 +162,9 @@ async fn measure_limits(
 ) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for scenario in scenarios {
-        let Scenario::Email(email) = scenario;
+        let Scenario::Email(email) = scenario else {
+            continue;
+        };
         progress(&format!("limits: {}", scenario.label()));
         let mut fetches = Vec::new();
         for _ in 0..env.settings.runs {

@@ -7,6 +7,7 @@
 
 use crate::email::EmailScenario;
 use crate::env::Env;
+use crate::telegram::TelegramScenario;
 
 /// Who processed the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ impl RunResult {
 #[derive(Debug)]
 pub enum Scenario {
     Email(EmailScenario),
+    /// Updates queued in the fake Bot API.
+    Telegram(TelegramScenario),
 }
 
 impl Scenario {
@@ -65,6 +68,7 @@ impl Scenario {
     pub fn label(&self) -> String {
         match self {
             Scenario::Email(s) => format!("email/{}", s.mailbox()),
+            Scenario::Telegram(s) => s.label(),
         }
     }
 
@@ -72,6 +76,8 @@ impl Scenario {
     pub async fn prepare(&mut self, env: &Env) -> anyhow::Result<()> {
         match self {
             Scenario::Email(s) => s.prepare(env).await,
+            // Each run starts its own fake with the updates queued.
+            Scenario::Telegram(_) => Ok(()),
         }
     }
 
@@ -80,6 +86,10 @@ impl Scenario {
     pub async fn run(&self, env: &Env, side: Side, run: usize) -> anyhow::Result<RunResult> {
         match self {
             Scenario::Email(s) => match side {
+                Side::Intake => s.run_intake(env, run).await,
+                Side::Peer => s.run_peer(env, run).await,
+            },
+            Scenario::Telegram(s) => match side {
                 Side::Intake => s.run_intake(env, run).await,
                 Side::Peer => s.run_peer(env, run).await,
             },

@@ -1,6 +1,6 @@
 //! The benchmark's CI mode as part of the test suite: `bench --short` (1,000 messages per
-//! mailbox, one Intake run and one peer run each) must complete with exactly 1,000 entries and
-//! distinct idempotency keys per run. Timing is never checked. Runs the test profile's `bench`
+//! mailbox and 1,000 Telegram updates, one Intake run and one peer run each) must complete
+//! with exactly 1,000 entries and distinct idempotency keys per run. Timing is never checked. Runs the test profile's `bench`
 //! and `intake` binaries, so CI needs no extra release build.
 
 use std::process::Command;
@@ -63,6 +63,8 @@ fn short_bench_is_complete_for_intake_and_the_peer() {
         "email/full | 1 | peer | 1000",
         "email/small | 1 | intake | 1000",
         "email/small | 1 | peer | 1000",
+        "telegram/text | 1 | intake | 1000",
+        "telegram/text | 1 | peer | 1000",
         "bench: complete",
     ] {
         assert!(stdout.contains(needle), "no {needle:?} in:\n{stdout}");

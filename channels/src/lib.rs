@@ -13,6 +13,18 @@ pub mod webhook;
 
 #[cfg(feature = "email")]
 pub mod email;
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
+mod media;
+#[cfg(feature = "pipe")]
+pub mod pipe;
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
+mod push_support;
+#[cfg(feature = "sms")]
+pub mod sms;
+#[cfg(feature = "telegram")]
+pub mod telegram;
+#[cfg(feature = "whatsapp")]
+pub mod whatsapp;
 
 #[cfg(feature = "api")]
 pub mod api;

@@ -20,6 +20,7 @@
 //! ```
 
 mod error;
+mod push;
 mod raw;
 mod types;
 mod validate;
@@ -28,6 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigErrors};
+pub use push::{PipeConfig, SmsConfig, WhatsappConfig};
 pub use types::*;
 pub use validate::signing_key;
 

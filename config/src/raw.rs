@@ -12,7 +12,9 @@ use toml::{Table, Value};
 use crate::error::{ConfigErrors, join};
 
 /// Channel `type`s this build knows.
-pub(crate) const CHANNEL_TYPES: &[&str] = &["email", "api", "slack"];
+pub(crate) const CHANNEL_TYPES: &[&str] = &[
+    "email", "telegram", "whatsapp", "sms", "pipe", "api", "slack",
+];
 
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
@@ -68,6 +70,10 @@ pub(crate) enum RawChannel {
     Email(RawEmail),
     Api(RawApi),
     Slack(RawSlack),
+    Telegram(RawTelegram),
+    Whatsapp(RawWhatsapp),
+    Sms(RawSms),
+    Pipe(RawPipe),
 }
 
 /// `type = "api"`: Intake's own signed webhook.
@@ -94,6 +100,63 @@ pub(crate) struct RawSlack {
     pub channels: Option<Vec<String>>,
     pub api_url: Option<String>,
     pub max_file_bytes: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawWhatsapp {
+    pub name: Option<String>,
+    pub app_secret_env: Option<String>,
+    pub app_secret_file: Option<String>,
+    pub verify_token_env: Option<String>,
+    pub verify_token_file: Option<String>,
+    pub access_token_env: Option<String>,
+    pub access_token_file: Option<String>,
+    /// `app_secret`, `verify_token` or `access_token` written inline.
+    pub inline_secret: bool,
+    pub api_url: Option<String>,
+    /// An integer byte count or a string such as `"16 MiB"`.
+    pub max_media_bytes: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawSms {
+    pub name: Option<String>,
+    pub public_url: Option<String>,
+    pub account_sid: Option<String>,
+    pub auth_token_env: Option<String>,
+    pub auth_token_file: Option<String>,
+    pub inline_auth_token: bool,
+    /// An integer byte count or a string such as `"5 MiB"`.
+    pub max_media_bytes: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawPipe {
+    pub name: Option<String>,
+    /// An integer byte count or a string such as `"25 MiB"`.
+    pub max_message_bytes: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RawTelegram {
+    pub name: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub inline_token: bool,
+    pub mode: Option<String>,
+    pub api_url: Option<String>,
+    pub chats: Option<String>,
+    pub group_messages: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret_env: Option<String>,
+    pub webhook_secret_file: Option<String>,
+    pub inline_webhook_secret: bool,
+    pub delete_webhook: Option<bool>,
+    pub poll_timeout: Option<DurationText>,
+    pub batch_size: Option<i64>,
+    /// An integer byte count or a string such as `"20 MiB"`.
+    pub max_file_bytes: Option<Value>,
+    pub poison_after: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -224,6 +287,10 @@ impl RawChannel {
             Some("email") => Some(RawChannel::Email(RawEmail::read(f))),
             Some("api") => Some(RawChannel::Api(RawApi::read(f))),
             Some("slack") => Some(RawChannel::Slack(RawSlack::read(f))),
+            Some("telegram") => Some(RawChannel::Telegram(RawTelegram::read(f))),
+            Some("whatsapp") => Some(RawChannel::Whatsapp(RawWhatsapp::read(f))),
+            Some("sms") => Some(RawChannel::Sms(RawSms::read(f))),
+            Some("pipe") => Some(RawChannel::Pipe(RawPipe::read(f))),
             Some(other) => {
                 let message = format!("unknown channel type {other:?}; known types: {known}");
                 f.errors.push(join(path, "type"), message);
@@ -296,6 +363,81 @@ impl RawSlack {
             channels: f.take("channels"),
             api_url: f.take("api_url"),
             max_file_bytes: f.take("max_file_bytes"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawWhatsapp {
+    fn read(mut f: Fields<'_>) -> RawWhatsapp {
+        let mut raw = RawWhatsapp {
+            name: f.required("name"),
+            app_secret_env: f.take("app_secret_env"),
+            app_secret_file: f.take("app_secret_file"),
+            verify_token_env: f.take("verify_token_env"),
+            verify_token_file: f.take("verify_token_file"),
+            access_token_env: f.take("access_token_env"),
+            access_token_file: f.take("access_token_file"),
+            inline_secret: false,
+            api_url: f.take("api_url"),
+            max_media_bytes: f.take("max_media_bytes"),
+        };
+        for key in ["app_secret", "verify_token", "access_token"] {
+            raw.inline_secret |= f.take_unlisted(key);
+        }
+        f.finish();
+        raw
+    }
+}
+
+impl RawSms {
+    fn read(mut f: Fields<'_>) -> RawSms {
+        let raw = RawSms {
+            name: f.required("name"),
+            public_url: f.required("public_url"),
+            account_sid: f.required("account_sid"),
+            auth_token_env: f.take("auth_token_env"),
+            auth_token_file: f.take("auth_token_file"),
+            inline_auth_token: f.take_unlisted("auth_token"),
+            max_media_bytes: f.take("max_media_bytes"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawPipe {
+    fn read(mut f: Fields<'_>) -> RawPipe {
+        let raw = RawPipe {
+            name: f.required("name"),
+            max_message_bytes: f.take("max_message_bytes"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawTelegram {
+    fn read(mut f: Fields<'_>) -> RawTelegram {
+        let raw = RawTelegram {
+            name: f.required("name"),
+            token_env: f.take("token_env"),
+            token_file: f.take("token_file"),
+            inline_token: f.take_unlisted("token"),
+            mode: f.take("mode"),
+            api_url: f.take("api_url"),
+            chats: f.take("chats"),
+            group_messages: f.take("group_messages"),
+            webhook_url: f.take("webhook_url"),
+            webhook_secret_env: f.take("webhook_secret_env"),
+            webhook_secret_file: f.take("webhook_secret_file"),
+            inline_webhook_secret: f.take_unlisted("webhook_secret"),
+            delete_webhook: f.take("delete_webhook"),
+            poll_timeout: f.take("poll_timeout"),
+            batch_size: f.take("batch_size"),
+            max_file_bytes: f.take("max_file_bytes"),
+            poison_after: f.take("poison_after"),
         };
         f.finish();
         raw

@@ -194,6 +194,10 @@ pub enum ChannelConfig {
     Email(EmailConfig),
     Api(ApiConfig),
     Slack(SlackConfig),
+    Telegram(TelegramConfig),
+    Whatsapp(crate::WhatsappConfig),
+    Sms(crate::SmsConfig),
+    Pipe(crate::PipeConfig),
 }
 
 impl ChannelConfig {
@@ -202,6 +206,10 @@ impl ChannelConfig {
             ChannelConfig::Email(e) => &e.name,
             ChannelConfig::Api(a) => &a.name,
             ChannelConfig::Slack(s) => &s.name,
+            ChannelConfig::Telegram(t) => &t.name,
+            ChannelConfig::Whatsapp(w) => &w.name,
+            ChannelConfig::Sms(s) => &s.name,
+            ChannelConfig::Pipe(p) => &p.name,
         }
     }
 }
@@ -234,6 +242,69 @@ pub struct SlackConfig {
     pub api_url: String,
     /// Files larger than this are not downloaded (kept as metadata with a reason).
     pub max_file_bytes: u64,
+}
+
+/// `[[channels]] type = "telegram"`: a Telegram bot, polled or called by webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelegramConfig {
+    pub name: String,
+    /// The bot token (`<bot id>:<secret>`). It is part of every Bot API URL: never log those.
+    pub token: Secret,
+    pub mode: TelegramMode,
+    /// The Bot API base URL (`https://api.telegram.org`; a local Bot API server or a test's).
+    pub api_url: String,
+    pub chats: TelegramChats,
+    /// In groups (with `chats = "all"`): every message, or only those that mention or reply
+    /// to the bot.
+    pub group_messages: GroupMessages,
+    /// Files larger than this are not downloaded: the case keeps their metadata with an
+    /// `omitted_reason`.
+    pub max_file_bytes: u64,
+    /// Most updates the worker takes in one batch (1..=100). getUpdates always asks for up to
+    /// 100, so with a smaller batch the next one is handed out while this one is committed.
+    pub batch_size: usize,
+    /// How many times in a row one update may fail to append while others succeed before it
+    /// is dead-lettered.
+    pub poison_after: u32,
+}
+
+impl TelegramConfig {
+    /// The bot's numeric id: the part of the token before `:` (validated), stable across
+    /// token rotation, hence the idempotency keys' scope.
+    pub fn bot_id(&self) -> &str {
+        self.token.expose().split_once(':').map_or("", |(id, _)| id)
+    }
+}
+
+/// How updates reach Intake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TelegramMode {
+    /// Our own getUpdates loop. `delete_webhook`: delete a webhook found set at start
+    /// (otherwise it is only reported, and getUpdates answers 409 until someone deletes it).
+    Polling {
+        /// The long-poll timeout of each getUpdates call.
+        timeout: Duration,
+        delete_webhook: bool,
+    },
+    /// Telegram posts updates to `/webhooks/<name>`; `url` is the public HTTPS address to
+    /// register, `secret` the `secret_token` Telegram echoes in every call.
+    Webhook { url: String, secret: Secret },
+}
+
+/// Which chats' messages become cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelegramChats {
+    /// One-to-one chats with the bot only.
+    Private,
+    /// Groups, supergroups and forum topics as well.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupMessages {
+    /// Only messages that mention the bot or reply to one of its messages.
+    Mentions,
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

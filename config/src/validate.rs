@@ -11,8 +11,10 @@ mod conversations;
 mod durability;
 mod email;
 mod http;
+mod push;
 mod secret;
 mod slack;
+mod telegram;
 
 pub use api::signing_key;
 
@@ -166,6 +168,16 @@ fn channels(
             Some(RawChannel::Slack(raw)) => {
                 ChannelConfig::Slack(slack::validate(raw, &path, secrets, errors))
             }
+            Some(RawChannel::Telegram(raw)) => {
+                ChannelConfig::Telegram(telegram::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Whatsapp(raw)) => {
+                ChannelConfig::Whatsapp(push::whatsapp(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Sms(raw)) => {
+                ChannelConfig::Sms(push::sms(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Pipe(raw)) => ChannelConfig::Pipe(push::pipe(raw, &path, errors)),
             None => continue,
         };
         let name = channel.name();

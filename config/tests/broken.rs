@@ -103,7 +103,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("unknown channel key", email("hostname = \"x\""), "channels[0].hostname", "unknown key"),
         ("unknown redis key", top("[redis]\nurll = \"redis://x\""), "redis.urll", "expected one of: url,"),
         ("unknown table", top("[metrics]\nport = 1"), "metrics", "unknown key"),
-        ("unknown channel type", "[[channels]]\ntype = \"sms\"\nname = \"x\"\n".into(),
+        ("unknown channel type", "[[channels]]\ntype = \"fax\"\nname = \"x\"\n".into(),
             "channels[0].type", "known types: email"),
         ("missing channel type", "[[channels]]\nname = \"x\"\n".into(), "channels[0].type", "email"),
         ("duplicate channel names", format!("{ok}{ok}"), "channels[1].name", "duplicate channel name \"support\""),

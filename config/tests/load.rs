@@ -64,7 +64,7 @@ fn defer_turns_missing_secrets_into_warnings_naming_the_variable() -> Result<(),
     // No password was injected into the URL, and the placeholder is empty, never a guess.
     assert_eq!(loaded.config.redis.url.expose(), "redis://127.0.0.1:6379");
     let ChannelConfig::Email(email) = &loaded.config.channels[0] else {
-        panic!("an email channel");
+        panic!("expected an email channel");
     };
     assert_eq!(email.password.expose(), "");
     Ok(())

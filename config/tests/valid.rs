@@ -274,6 +274,47 @@ fn example_config_parses() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 #[test]
+fn example_telegram_block_parses_in_both_modes() -> Result<(), Box<dyn std::error::Error>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/intake.example.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let start = text
+        .find("# [[channels]]\n# type = \"telegram\"")
+        .ok_or("no telegram example")?;
+    // Uncomment the block once (its own comments stay comments).
+    let block: String = text[start..]
+        .lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let env = |name: &str| match name {
+        "TELEGRAM_TOKEN" => Some("123:abcDEF_ghi".to_string()),
+        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
+        _ => None,
+    };
+    let config = parse_str(&block, &env)?;
+    let [ChannelConfig::Telegram(bot)] = config.channels.as_slice() else {
+        panic!("expected the telegram channel");
+    };
+    assert_eq!(bot.name, "telegram-support");
+    assert_eq!(bot.max_file_bytes, 20 * 1024 * 1024);
+    let webhook = block
+        .replace("mode = \"polling\"", "mode = \"webhook\"")
+        .replace("poll_timeout = \"25s\"\n", "")
+        .replace("delete_webhook = false\n", "")
+        .replace("# webhook_url", "webhook_url")
+        .replace("# webhook_secret_env", "webhook_secret_env");
+    let config = parse_str(&webhook, &env)?;
+    let [ChannelConfig::Telegram(bot)] = config.channels.as_slice() else {
+        panic!("expected the telegram channel");
+    };
+    assert!(matches!(
+        bot.mode,
+        intake_config::TelegramMode::Webhook { .. }
+    ));
+    Ok(())
+}
+
+#[test]
 fn empty_password_file_is_rejected() -> Result<(), Box<dyn std::error::Error>> {
     let file = tempfile::NamedTempFile::new()?;
     std::fs::write(file.path(), "\n")?;

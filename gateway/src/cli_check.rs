@@ -43,6 +43,24 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     println!("channel {} (email): FAILED: {e}", email.name);
                 }
             },
+            ChannelConfig::Telegram(bot) => match intake_channels::telegram::check(bot).await {
+                Ok(report) => println!("channel {} (telegram): ok: {report}", bot.name),
+                Err(e) => {
+                    failures += 1;
+                    println!("channel {} (telegram): FAILED: {e}", bot.name);
+                }
+            },
+            // Push channels have nothing to connect to: the provider (or the MTA) calls us.
+            ChannelConfig::Whatsapp(c) => println!(
+                "channel {} (whatsapp): ok: push, nothing to connect",
+                c.name
+            ),
+            ChannelConfig::Sms(c) => {
+                println!("channel {} (sms): ok: push, nothing to connect", c.name)
+            }
+            ChannelConfig::Pipe(c) => {
+                println!("channel {} (pipe): ok: fed by intake ingest", c.name)
+            }
             // Push channels connect to nothing: the provider calls us.
             push => println!(
                 "channel {name}: ok: push channel, served at POST /webhooks/{name}",

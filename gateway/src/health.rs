@@ -12,9 +12,14 @@ use serde::Serialize;
 /// The blob store's part: down while a write fails (a full disk), up again once one succeeds.
 pub const BLOBS_PART: &str = "blobs";
 
+/// The appends themselves: down while Redis answers PING but refuses the batch in flight (OOM,
+/// READONLY, a wait for replicas that does not come), up again at the next append that lands.
+/// Kept apart from the Redis watcher's part, so a PING that works does not hide it.
+pub const APPENDS_PART: &str = "appends";
+
 /// The parts every message needs to become durable; push channels refuse at once while any is
 /// down.
-const INGEST_PARTS: &[&str] = &[crate::redis_conn::REDIS_PART, BLOBS_PART];
+const INGEST_PARTS: &[&str] = &[crate::redis_conn::REDIS_PART, BLOBS_PART, APPENDS_PART];
 
 /// The state of one part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,7 +19,16 @@ pub enum Format {
 }
 
 /// Targets that may log secrets or message bodies at debug/trace level.
-const MUTED: &[&str] = &["async_imap=warn", "imap_proto=warn", "redis=warn"];
+/// reqwest and hyper quote request URLs, and every Bot API URL holds the bot token.
+const MUTED: &[&str] = &[
+    "async_imap=warn",
+    "imap_proto=warn",
+    "redis=warn",
+    "teloxide_core=off",
+    "reqwest=off",
+    "hyper=off",
+    "hyper_util=off",
+];
 
 /// The format chosen at start-up, for [`fatal`].
 static FORMAT: OnceLock<Format> = OnceLock::new();

@@ -5,9 +5,12 @@
 //! - `intake run --config FILE`: run the gateway until SIGTERM/SIGINT
 //! - `intake tail --config FILE`: print stream entries as they land
 //! - `intake blob get --config FILE sha256:<hex>`: write a stored blob to stdout
+//! - `intake telegram set-webhook|delete-webhook|webhook-info --config FILE --channel NAME`
+//! - `intake ingest --config FILE --channel NAME`: one message on stdin through a pipe channel
 //!
-//! Exit status: 0 done, 1 failed (or a blob not stored), 2 invalid config or arguments. A
-//! fatal error is reported once (see `logging::fatal`).
+//! Exit status: 0 done, 1 failed (or a blob not stored), 2 invalid config or arguments; `ingest`
+//! answers an MTA: 0 once durable, 75 (EX_TEMPFAIL) for every failure. A fatal error is
+//! reported once (see `logging::fatal`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +22,9 @@ use cli_config::Needs;
 mod cli_blob;
 mod cli_check;
 mod cli_config;
+mod cli_ingest;
 mod cli_tail;
+mod cli_telegram;
 mod logging;
 mod malloc;
 
@@ -72,11 +77,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read one RFC 5322 message on stdin and ingest it through a `type = "pipe"` channel
+    /// (for MTA pipe transports). Exit 0 once its case is durable, 75 (EX_TEMPFAIL) otherwise,
+    /// so the MTA keeps the message and retries.
+    Ingest {
+        #[arg(long, short, env = "INTAKE_CONFIG")]
+        config: PathBuf,
+        /// The pipe channel's `name`.
+        #[arg(long)]
+        channel: String,
+    },
     /// Blob store commands.
     Blob {
         #[command(subcommand)]
         command: BlobCommand,
     },
+    /// Telegram bot commands: register, remove or show a channel's webhook.
+    Telegram {
+        #[command(subcommand)]
+        command: TelegramCommand,
+        #[arg(long, short, env = "INTAKE_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        /// The `[[channels]] name` of the telegram channel.
+        #[arg(long, global = true)]
+        channel: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+enum TelegramCommand {
+    /// setWebhook with the channel's webhook_url and secret token (mode = "webhook").
+    SetWebhook,
+    /// deleteWebhook (pending updates are kept for getUpdates).
+    DeleteWebhook,
+    /// getWebhookInfo: the URL set, pending updates, the last delivery error.
+    WebhookInfo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +162,7 @@ fn main() -> ExitCode {
         } => with_config(&config, Needs::Everything, |config| {
             runtime()?.block_on(run(config, shutdown_deadline))
         }),
+        Command::Ingest { config, channel } => cli_ingest::run(&config, &channel),
         Command::Blob {
             command:
                 BlobCommand::Get {
@@ -145,6 +181,22 @@ fn main() -> ExitCode {
                 ExitCode::from(cli_config::EXIT_BAD_CONFIG)
             }
         },
+        Command::Telegram {
+            command,
+            config,
+            channel,
+        } => {
+            let (Some(config), Some(channel)) = (config, channel) else {
+                eprintln!("error: give --config FILE and --channel NAME");
+                return ExitCode::from(cli_config::EXIT_BAD_CONFIG);
+            };
+            let command = match command {
+                TelegramCommand::SetWebhook => intake_channels::telegram::WebhookCommand::Set,
+                TelegramCommand::DeleteWebhook => intake_channels::telegram::WebhookCommand::Delete,
+                TelegramCommand::WebhookInfo => intake_channels::telegram::WebhookCommand::Info,
+            };
+            report(cli_telegram::run(&config, &channel, command))
+        }
     }
 }
 

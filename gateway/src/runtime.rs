@@ -19,7 +19,7 @@ use crate::blobs::BlobStore;
 use crate::checkpoint::RedisCheckpoints;
 use crate::conversation::ConversationStore;
 use crate::error::GatewayError;
-use crate::health::{BLOBS_PART, Health};
+use crate::health::{APPENDS_PART, BLOBS_PART, Health};
 use crate::redis_conn::{self, REDIS_PART};
 use crate::registry::{self, Launcher};
 use crate::sink::{SinkError, StreamSink};
@@ -55,8 +55,11 @@ impl Gateway {
         let conn = redis_conn::connect(&config.redis)?;
         let health = Health::new();
         health.register(REDIS_PART);
-        health.register(BLOBS_PART);
-        health.up(BLOBS_PART);
+        // Up until a write or an append fails: an idle gateway is ready.
+        for part in [BLOBS_PART, APPENDS_PART] {
+            health.register(part);
+            health.up(part);
+        }
         let shutdown = Shutdown::default();
 
         let policy = Arc::new(SharedPolicy {
@@ -194,7 +197,7 @@ async fn check_redis_setup(mut sink: StreamSink) -> Result<(), GatewayError> {
 
 /// The configured subject tags, compiled once (None: the normalizer's built-in set). Config
 /// validation already compiled them, so an error here means the two disagree.
-fn compile_subject_tags(
+pub fn compile_subject_tags(
     config: &ConversationsConfig,
 ) -> Result<Option<Vec<SubjectTag>>, GatewayError> {
     let Some(tags) = &config.subject_tags else {
@@ -211,7 +214,7 @@ fn compile_subject_tags(
 }
 
 /// The configured language candidates (None: all the detector knows).
-fn language_detector(
+pub fn language_detector(
     config: &ConversationsConfig,
 ) -> Result<Option<LanguageDetector>, GatewayError> {
     config

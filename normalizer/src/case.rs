@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::language::LanguageSource;
+
 /// The schema version written into every case and into the stream entry's `v` field.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,6 +32,10 @@ pub struct Case {
     pub received_at: String,
     /// ISO 639-1 code, null when unsure.
     pub language: Option<String>,
+    /// Where `language` came from; null exactly when `language` is. Added within v1:
+    /// documents written before it lack the field.
+    #[serde(default)]
+    pub language_source: Option<LanguageSource>,
     pub classification: Classification,
     /// Sender authentication as the operator's own server judged it (`Authentication-Results`
     /// with the configured authserv-id); null when none is configured or none was found.
@@ -38,6 +44,33 @@ pub struct Case {
     pub authentication: Option<Authentication>,
     /// Blob reference (`sha256:<hex>`) of the raw wire payload.
     pub raw_ref: Option<String>,
+    /// A place the sender shared (a chat location or venue). Added within v1: absent when
+    /// the message shared none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<Location>,
+    /// A contact card the sender shared. Added within v1: absent when none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub contact: Option<SharedContact>,
+}
+
+/// A shared location; `title` and `address` are set for a venue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub title: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A shared contact card.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedContact {
+    pub phone_number: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// The contact's user id on the chat service, when it has one.
+    pub user_id: Option<String>,
+    pub vcard: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +101,8 @@ pub enum ChannelKind {
     /// Intake's own signed webhook (`type = "api"`).
     Api,
     Slack,
+    Whatsapp,
+    Sms,
 }
 
 impl ChannelKind {
@@ -80,6 +115,8 @@ impl ChannelKind {
             ChannelKind::Pipe => "pipe",
             ChannelKind::Api => "api",
             ChannelKind::Slack => "slack",
+            ChannelKind::Whatsapp => "whatsapp",
+            ChannelKind::Sms => "sms",
         }
     }
 }
@@ -100,6 +137,21 @@ pub struct Source {
     pub references: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub imap: Option<ImapSource>,
+    /// Telegram's identities of the update and message. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub telegram: Option<TelegramSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramSource {
+    pub update_id: i64,
+    pub chat_id: i64,
+    /// `private`, `group`, `supergroup` or `channel`.
+    pub chat_type: String,
+    /// The message's id within its chat (an edit keeps the original's).
+    pub message_id: i64,
+    /// The forum topic's thread id, when the message is in one.
+    pub thread_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +185,18 @@ pub struct Party {
     pub name: Option<String>,
     pub address: Option<String>,
     pub kind: PartyKind,
+    /// The Telegram account behind a `telegram` sender. Added within v1.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub telegram: Option<TelegramUser>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramUser {
+    pub id: i64,
+    pub username: Option<String>,
+    /// The IETF language tag of the user's Telegram client (a hint, not the message's language).
+    pub language_code: Option<String>,
+    pub is_bot: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +207,7 @@ pub enum PartyKind {
     Email,
     Telegram,
     Discord,
+    /// A phone number in E.164 form (`+14155550100`): WhatsApp and SMS senders.
     Phone,
     /// A Slack user id (`U…`), with the workspace's team id: `T…/U…`.
     Slack,

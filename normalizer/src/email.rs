@@ -24,7 +24,7 @@ use crate::case::{
     Address, Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
 };
 use crate::error::NormalizeError;
-use crate::language::LanguageDetector;
+use crate::language::{LanguageDetector, LanguageHint, LanguageSource};
 use crate::sha256_hex;
 
 pub use thread::{SubjectTag, default_subject_tags};
@@ -156,10 +156,14 @@ pub fn normalize_email_with<'a>(
     let authentication = auth::authentication(raw, root_headers, options.authserv_id);
     // The reply is what the customer wrote this time; when it is all quote, the whole text is
     // still the best evidence of the language.
+    let content_language = headers::raw_value(raw, root_headers, "Content-Language");
+    let hint = content_language.as_deref().map(|tag| LanguageHint {
+        tag,
+        source: LanguageSource::Header,
+    });
     let language = options
         .languages
-        .detect(body.reply_text.as_deref().unwrap_or(&body.text))
-        .map(str::to_owned);
+        .detect_hinted(body.reply_text.as_deref().unwrap_or(&body.text), hint);
 
     let raw_sha256 = ctx
         .raw_sha256
@@ -185,6 +189,7 @@ pub fn normalize_email_with<'a>(
             in_reply_to,
             references,
             imap: ctx.imap.clone(),
+            telegram: None,
         },
         conversation,
         sender,
@@ -194,10 +199,13 @@ pub fn normalize_email_with<'a>(
         attachments,
         sent_at,
         received_at: ctx.received_at.to_owned(),
-        language,
+        language: language.map(|l| l.code.to_owned()),
+        language_source: language.map(|l| l.source),
         classification,
         authentication,
         raw_ref: Some(raw_ref),
+        location: None,
+        contact: None,
     };
     Ok(NormalizedEmail { case, blobs })
 }

@@ -1,40 +1,104 @@
-//! Language detection for any channel's text: whatlang's trigram model, reported as ISO 639-1.
+//! Language detection for any channel's text, reported as ISO 639-1 together with where the
+//! answer came from (`language_source`: the detector, a header, or the channel's own hint).
 //!
-//! Detection reads only the first [`WINDOW_BYTES`] of the text: the language of a customer's
-//! message is settled in its first sentences, and whatlang's cost grows with the input, so a
-//! long pasted log must not cost more than a short note. The answer is `None` whenever whatlang
-//! itself is unsure or the text has too few letters to judge.
+//! Two detectors, chosen by what the text is:
+//! - the **word model** (`model.rs`) for the twelve languages a desk routes by most (en de sv fr
+//!   es nl it pt da nb fi pl): it counts the everyday words each language uses and answers only
+//!   when one language clearly leads. It tells Danish from Norwegian and Spanish from Portuguese,
+//!   which whatlang's trigrams confuse, and costs a few µs whatever the text;
+//! - **whatlang** (reliable answers only) for everything else: text mostly in another script
+//!   (Cyrillic, Greek, CJK, Arabic, ...), or Latin text with too few of the model's words to be
+//!   one of its languages. There it may answer only languages the word model does not know, so
+//!   it never overrules the model on its own languages.
 //!
-//! whatlang compares the text against every candidate language's trigram profile, so its cost
-//! is dominated by the number of candidates (~100 µs against all 38 Latin-script languages,
-//! roughly the cost of the rest of email normalization). A deployment that knows its customers'
-//! languages can restrict the candidates with [`LanguageDetector::only`], which is both faster
-//! and less prone to confusing neighbours (Spanish and Galician-like Portuguese, Danish and
-//! Norwegian).
+//! Only the first [`WINDOW_BYTES`] are read: the language is settled in the first sentences,
+//! and a pasted log must not cost more than a note. Below [`MIN_LETTERS`] letters there is no
+//! evidence. A hint (a `Content-Language` header, Telegram's `language_code`) decides between
+//! close candidates and stands in when the text says nothing; it never overrules a clear answer.
+//! BENCHMARKS.md ("Language detection") compares this with whatlang, whichlang and lingua on
+//! the labelled sentences of `tests/data/language`.
+
+mod iso;
+mod model;
+mod signs;
+mod words;
 
 use std::sync::LazyLock;
 
+use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
+
+use model::{Mask, Verdict};
 
 /// How much of the text is looked at, in bytes (cut back to a char boundary).
 const WINDOW_BYTES: usize = 512;
 
-/// Below this many letters in the window trigram statistics are noise ("ok", "thx!", a URL).
+/// Below this many letters in the window the text is no evidence ("ok", "thx!", a URL).
 const MIN_LETTERS: usize = 20;
 
-/// Which languages detection may answer; see the module docs for why restricting helps.
-#[derive(Debug, Clone, Default)]
-pub struct LanguageDetector {
-    detector: Detector,
+/// Where a case's `language` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageSource {
+    /// Detected from the text.
+    Detector,
+    /// A header of the message (email: `Content-Language`).
+    Header,
+    /// The channel's own notion of the sender's language (Telegram: `language_code`).
+    ChannelHint,
 }
 
-/// A language code that whatlang does not know.
+/// A language tag the channel supplied, e.g. `de-CH` from a `Content-Language` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LanguageHint<'a> {
+    /// A BCP 47 tag or a list of them (`"de-CH, en"`): the first one's primary subtag counts.
+    pub tag: &'a str,
+    /// [`LanguageSource::Header`] or [`LanguageSource::ChannelHint`].
+    pub source: LanguageSource,
+}
+
+/// A language and how it was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    pub code: &'static str,
+    pub source: LanguageSource,
+}
+
+/// Which languages detection may answer (`[conversations] languages`), and the detectors.
+#[derive(Debug, Clone)]
+pub struct LanguageDetector {
+    /// The word model's languages that are allowed.
+    words: Mask,
+    /// whatlang over every allowed language.
+    fallback: Detector,
+    /// The allowed languages the word model does not know.
+    others: Vec<Lang>,
+    languages: usize,
+}
+
+/// A language code that neither detector knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown or unsupported language code {0:?} (expected ISO 639-1, e.g. \"en\")")]
 pub struct UnknownLanguage(pub String);
 
+impl Default for LanguageDetector {
+    fn default() -> Self {
+        let others: Vec<Lang> = Lang::all()
+            .iter()
+            .copied()
+            .filter(|&lang| model::index(iso::iso639_1(lang)).is_none())
+            .collect();
+        Self {
+            words: model::ALL,
+            languages: model::LANGUAGES + others.len(),
+            fallback: Detector::new(),
+            others,
+        }
+    }
+}
+
 impl LanguageDetector {
-    /// Every language whatlang knows (the default).
+    /// Every language either detector knows (the default).
     pub fn all() -> &'static LanguageDetector {
         static ALL: LazyLock<LanguageDetector> = LazyLock::new(LanguageDetector::default);
         &ALL
@@ -42,37 +106,122 @@ impl LanguageDetector {
 
     /// Only the given ISO 639-1 codes, e.g. `["en", "de", "sv", "fr", "es"]`.
     pub fn only<S: AsRef<str>>(codes: &[S]) -> Result<Self, UnknownLanguage> {
-        let langs = codes
-            .iter()
-            .map(|code| {
-                let code = code.as_ref();
-                Lang::all()
-                    .iter()
-                    .copied()
-                    .find(|&lang| iso639_1(lang).eq_ignore_ascii_case(code))
-                    .ok_or_else(|| UnknownLanguage(code.to_owned()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut words: Mask = 0;
+        let mut all = Vec::new();
+        let mut others = Vec::new();
+        for code in codes {
+            let code = code.as_ref().to_ascii_lowercase();
+            let lang = whatlang_lang(&code).ok_or_else(|| UnknownLanguage(code.clone()))?;
+            all.push(lang);
+            match model::index(&code) {
+                Some(i) => words |= 1 << i,
+                None => others.push(lang),
+            }
+        }
         Ok(Self {
-            detector: Detector::with_allowlist(langs),
+            words,
+            languages: words.count_ones() as usize + others.len(),
+            fallback: Detector::with_allowlist(all),
+            others,
         })
+    }
+
+    /// How many languages the detector may answer.
+    pub fn len(&self) -> usize {
+        self.languages
+    }
+
+    /// Whether no language is allowed (never, for a detector built by [`Self::only`] from a
+    /// non-empty list).
+    pub fn is_empty(&self) -> bool {
+        self.languages == 0
     }
 
     /// The ISO 639-1 code of the language `text` is written in, or `None` when unsure.
     pub fn detect(&self, text: &str) -> Option<&'static str> {
+        self.detect_hinted(text, None).map(|d| d.code)
+    }
+
+    /// Detects the language of `text`; `hint` decides between close candidates and stands in
+    /// when the text is no evidence, but never overrules a clear answer.
+    pub fn detect_hinted(&self, text: &str, hint: Option<LanguageHint<'_>>) -> Option<Detected> {
         let window = prefix(text, WINDOW_BYTES);
-        let letters = window.chars().filter(|c| c.is_alphabetic());
-        if letters.take(MIN_LETTERS).count() < MIN_LETTERS {
-            return None;
+        // Every language of the model is scored, allowed or not: German text is not English
+        // because English is all that is allowed.
+        let evidence = model::read(window);
+        let hinted = || hint.and_then(|h| self.hint(h));
+        if evidence.letters < MIN_LETTERS {
+            return hinted();
         }
-        let info = self.detector.detect(window)?;
-        info.is_reliable().then(|| iso639_1(info.lang()))
+        let detected = |code| Detected {
+            code,
+            source: LanguageSource::Detector,
+        };
+        // Mostly another script: none of the word model's languages, whatlang decides.
+        if evidence.latin * 2 < evidence.letters {
+            return self.fallback(window).map(detected).or_else(hinted);
+        }
+        match evidence.verdict() {
+            Verdict::Sure(i) if self.words & (1 << i) != 0 => model::code(i).map(detected),
+            Verdict::Sure(_) => None,
+            Verdict::Close(candidates) => hinted()
+                .filter(|h| model::index(h.code).is_some_and(|i| candidates & (1 << i) != 0)),
+            // Too few of the model's words. Letters none of its languages writes say another
+            // Latin-script language (Czech, Turkish, ...), and Finnish, long and inflected,
+            // matches few whole words but leads on its spellings: whatlang decides, but where
+            // it names one of the model's languages the words must not speak against it
+            // (whatlang confuses Danish and Norwegian). Otherwise whatlang was measured to
+            // guess at noise (code, addresses, spam word lists: "reliable" French for English
+            // spam), at ~100 µs a message.
+            Verdict::Weak if evidence.foreign() || evidence.leader() == model::index("fi") => self
+                .fallback(window)
+                .filter(|code| model::index(code).is_none_or(|i| evidence.leads(i)))
+                .map(detected)
+                .or_else(hinted),
+            Verdict::Weak => hinted(),
+        }
+    }
+
+    /// whatlang's answer among the allowed languages, when it calls it reliable.
+    fn fallback(&self, window: &str) -> Option<&'static str> {
+        let info = self.fallback.detect(window)?;
+        info.is_reliable().then(|| iso::iso639_1(info.lang()))
+    }
+
+    /// The hint's language when it is one this detector may answer.
+    fn hint(&self, hint: LanguageHint<'_>) -> Option<Detected> {
+        let first = hint.tag.split(',').next()?.trim();
+        let primary = first.split(['-', '_']).next()?.to_ascii_lowercase();
+        // "no" (Norwegian) is written Bokmål by nearly everyone who writes to a desk.
+        let primary = if primary == "no" {
+            "nb".to_owned()
+        } else {
+            primary
+        };
+        let code = if let Some(i) = model::index(&primary) {
+            (self.words & (1 << i) != 0).then(|| model::code(i))??
+        } else {
+            let lang = whatlang_lang(&primary).filter(|lang| self.others.contains(lang))?;
+            iso::iso639_1(lang)
+        };
+        Some(Detected {
+            code,
+            source: hint.source,
+        })
     }
 }
 
-/// [`LanguageDetector::detect`] over every language whatlang knows.
+/// [`LanguageDetector::detect`] over every language.
 pub fn detect(text: &str) -> Option<&'static str> {
     LanguageDetector::all().detect(text)
+}
+
+/// The whatlang language of an ISO 639-1 code.
+fn whatlang_lang(code: &str) -> Option<Lang> {
+    Lang::all()
+        .iter()
+        .copied()
+        .find(|&lang| iso::iso639_1(lang) == code)
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
@@ -87,139 +236,6 @@ fn prefix(text: &str, max: usize) -> &str {
     text.get(..cut).unwrap_or_default()
 }
 
-/// whatlang speaks ISO 639-3; the case schema (like HTTP's Accept-Language and most helpdesks)
-/// uses 639-1. Every language whatlang 0.16 knows has a two-letter code. The match is exhaustive
-/// on purpose: a whatlang upgrade that adds a language fails to compile here instead of silently
-/// reporting nothing.
-fn iso639_1(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Epo => "eo",
-        Lang::Eng => "en",
-        Lang::Rus => "ru",
-        Lang::Cmn => "zh",
-        Lang::Spa => "es",
-        Lang::Por => "pt",
-        Lang::Ita => "it",
-        Lang::Ben => "bn",
-        Lang::Fra => "fr",
-        Lang::Deu => "de",
-        Lang::Ukr => "uk",
-        Lang::Kat => "ka",
-        Lang::Ara => "ar",
-        Lang::Hin => "hi",
-        Lang::Jpn => "ja",
-        Lang::Heb => "he",
-        Lang::Yid => "yi",
-        Lang::Pol => "pl",
-        Lang::Amh => "am",
-        Lang::Jav => "jv",
-        Lang::Kor => "ko",
-        Lang::Nob => "nb",
-        Lang::Dan => "da",
-        Lang::Swe => "sv",
-        Lang::Fin => "fi",
-        Lang::Tur => "tr",
-        Lang::Nld => "nl",
-        Lang::Hun => "hu",
-        Lang::Ces => "cs",
-        Lang::Ell => "el",
-        Lang::Bul => "bg",
-        Lang::Bel => "be",
-        Lang::Mar => "mr",
-        Lang::Kan => "kn",
-        Lang::Ron => "ro",
-        Lang::Slv => "sl",
-        Lang::Hrv => "hr",
-        Lang::Srp => "sr",
-        Lang::Mkd => "mk",
-        Lang::Lit => "lt",
-        Lang::Lav => "lv",
-        Lang::Est => "et",
-        Lang::Tam => "ta",
-        Lang::Vie => "vi",
-        Lang::Urd => "ur",
-        Lang::Tha => "th",
-        Lang::Guj => "gu",
-        Lang::Uzb => "uz",
-        Lang::Pan => "pa",
-        Lang::Aze => "az",
-        Lang::Ind => "id",
-        Lang::Tel => "te",
-        Lang::Pes => "fa",
-        Lang::Mal => "ml",
-        Lang::Ori => "or",
-        Lang::Mya => "my",
-        Lang::Nep => "ne",
-        Lang::Sin => "si",
-        Lang::Khm => "km",
-        Lang::Tuk => "tk",
-        Lang::Aka => "ak",
-        Lang::Zul => "zu",
-        Lang::Sna => "sn",
-        Lang::Afr => "af",
-        Lang::Lat => "la",
-        Lang::Slk => "sk",
-        Lang::Cat => "ca",
-        Lang::Tgl => "tl",
-        Lang::Hye => "hy",
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detects_the_five_support_languages() {
-        for (text, code) in [
-            (
-                "Hello, my order has not arrived yet and I would like to know where it is.",
-                "en",
-            ),
-            (
-                "Hallo, meine Bestellung ist noch nicht angekommen. Wo ist sie denn geblieben?",
-                "de",
-            ),
-            (
-                "Hej, min beställning har inte kommit än och jag undrar var den är någonstans.",
-                "sv",
-            ),
-            (
-                "Bonjour, ma commande n'est pas encore arrivée et je voudrais savoir où elle est.",
-                "fr",
-            ),
-            (
-                "Hola, mi pedido todavía no ha llegado. ¿Podrían decirme cuándo llegará? Muchas gracias.",
-                "es",
-            ),
-        ] {
-            assert_eq!(detect(text), Some(code), "{text}");
-        }
-    }
-
-    #[test]
-    fn an_allowlist_limits_the_answers() {
-        let five = LanguageDetector::only(&["en", "de", "sv", "fr", "es"]).unwrap();
-        let text = "Hallo, meine Bestellung ist noch nicht angekommen. Wo ist sie denn geblieben?";
-        assert_eq!(five.detect(text), Some("de"));
-        assert_eq!(
-            LanguageDetector::only(&["xx"]).unwrap_err(),
-            UnknownLanguage("xx".into())
-        );
-    }
-
-    #[test]
-    fn short_or_letterless_text_is_unknown() {
-        assert_eq!(detect("ok thanks"), None);
-        assert_eq!(detect("1234 5678 9012 3456 7890 !!!! ???? 0000"), None);
-        assert_eq!(detect(""), None);
-    }
-
-    #[test]
-    fn the_window_cuts_on_a_char_boundary() {
-        let text = "ä".repeat(2000);
-        let cut = prefix(&text, WINDOW_BYTES);
-        assert!(cut.len() <= WINDOW_BYTES && !cut.is_empty());
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ pub mod dead_letter;
 pub mod email;
 pub mod error;
 pub mod language;
+pub mod message;
 pub mod normalized;
 pub mod reply;
 

@@ -235,3 +235,27 @@ fn raw_message_is_the_first_blob_and_blobs_are_deduplicated() {
         Some(format!("sha256:{}", attachment.sha256).as_str())
     );
 }
+
+#[test]
+fn content_language_stands_in_for_a_short_body_and_is_recorded_as_the_source() {
+    use intake_normalizer::case::LanguageSource;
+    let short = case(concat!(
+        "From: a@example.com\r\nTo: help@example.com\r\nSubject: Re: Rechnung\r\n",
+        "Content-Language: de-CH\r\n\r\nDanke, passt!\r\n",
+    ));
+    assert_eq!(short.language.as_deref(), Some("de"));
+    assert_eq!(short.language_source, Some(LanguageSource::Header));
+
+    // The header never overrules what the text clearly says.
+    let spanish = case(concat!(
+        "From: a@example.com\r\nTo: help@example.com\r\nSubject: VPN\r\n",
+        "Content-Language: en-US\r\n\r\n",
+        "Muchas gracias, la impresora vuelve a funcionar. Sin embargo, todavía no puedo ",
+        "conectarme a la VPN desde casa, la contraseña es rechazada.\r\n",
+    ));
+    assert_eq!(spanish.language.as_deref(), Some("es"));
+    assert_eq!(spanish.language_source, Some(LanguageSource::Detector));
+
+    let unknown = case("From: a@example.com\r\nSubject: x\r\n\r\nok\r\n");
+    assert_eq!((unknown.language, unknown.language_source), (None, None));
+}

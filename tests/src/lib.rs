@@ -9,6 +9,7 @@
 pub mod bench_support;
 pub mod corpus;
 pub mod dovecot;
+pub mod fake_telegram;
 pub mod imap_proxy;
 pub mod net;
 mod process;

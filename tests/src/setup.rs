@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use intake_config::{
     AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, Durability, EmailConfig,
-    HttpConfig, RedisConfig, Secret, TlsMode,
+    GroupMessages, HttpConfig, RedisConfig, Secret, TelegramChats, TelegramConfig, TelegramMode,
+    TlsMode,
 };
 
 use crate::dovecot::Dovecot;
@@ -41,6 +42,12 @@ pub fn email_channel(dovecot: &Dovecot, name: &str, mailbox: &str) -> EmailConfi
 
 /// A whole config: the harness's Redis, HTTP on a free port, blobs in `blob_dir`.
 pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) -> Config {
+    let channels = channels.into_iter().map(ChannelConfig::Email).collect();
+    config_with(redis, blob_dir, channels)
+}
+
+/// [`config`] with channels of any kind.
+pub fn config_with(redis: &RedisServer, blob_dir: &Path, channels: Vec<ChannelConfig>) -> Config {
     Config {
         redis: RedisConfig {
             url: Secret::new(redis.url()),
@@ -54,7 +61,7 @@ pub fn config(redis: &RedisServer, blob_dir: &Path, channels: Vec<EmailConfig>) 
             dir: blob_dir.to_path_buf(),
         },
         conversations: ConversationsConfig::default(),
-        channels: channels.into_iter().map(ChannelConfig::Email).collect(),
+        channels,
     }
 }
 
@@ -80,10 +87,14 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
         }
     }
     for channel in &config.channels {
-        // The typed configs the harness builds hold email channels only; push-channel tests
-        // write their TOML themselves.
-        let ChannelConfig::Email(e) = channel else {
-            continue;
+        let e = match channel {
+            ChannelConfig::Email(e) => e,
+            ChannelConfig::Telegram(t) => {
+                out.push_str(&telegram_toml(t));
+                continue;
+            }
+            // Other kinds' tests write their channels' TOML themselves.
+            _ => continue,
         };
         let tls = match e.tls {
             TlsMode::Implicit => "implicit",
@@ -113,6 +124,49 @@ pub fn config_toml(config: &Config, http_port: u16) -> String {
         ));
     }
     out
+}
+
+/// A telegram channel as TOML; the token is read from `TELEGRAM_TOKEN`, a webhook secret from
+/// `TELEGRAM_WEBHOOK_SECRET`.
+fn telegram_toml(t: &TelegramConfig) -> String {
+    let mode = match &t.mode {
+        TelegramMode::Polling {
+            timeout,
+            delete_webhook,
+        } => format!(
+            "mode = \"polling\"\npoll_timeout = \"{}s\"\ndelete_webhook = {delete_webhook}\n",
+            timeout.as_secs()
+        ),
+        TelegramMode::Webhook { url, .. } => format!(
+            "mode = \"webhook\"\nwebhook_url = {url:?}\nwebhook_secret_env = \"TELEGRAM_WEBHOOK_SECRET\"\n"
+        ),
+    };
+    let chats = match t.chats {
+        TelegramChats::Private => "private",
+        TelegramChats::All => "all",
+    };
+    format!(
+        "\n[[channels]]\ntype = \"telegram\"\nname = {:?}\ntoken_env = \"TELEGRAM_TOKEN\"\n{mode}api_url = {:?}\nchats = \"{chats}\"\nmax_file_bytes = {}\nbatch_size = {}\n",
+        t.name, t.api_url, t.max_file_bytes, t.batch_size,
+    )
+}
+
+/// A polling telegram channel on `api_url` (the fake's), with test-friendly defaults.
+pub fn telegram_channel(name: &str, api_url: &str) -> TelegramConfig {
+    TelegramConfig {
+        name: name.to_string(),
+        token: Secret::new(crate::fake_telegram::TOKEN),
+        mode: TelegramMode::Polling {
+            timeout: Duration::from_secs(1),
+            delete_webhook: false,
+        },
+        api_url: api_url.to_string(),
+        chats: TelegramChats::Private,
+        group_messages: GroupMessages::Mentions,
+        max_file_bytes: 20 * 1024 * 1024,
+        batch_size: 50,
+        poison_after: 5,
+    }
 }
 
 /// Writes [`config_toml`] to `dir/intake.toml` for the `intake` binary; returns its path.

@@ -89,6 +89,9 @@ impl Normalize for ApiNormalizer {
             Some(a) if a.contains('@') => PartyKind::Email,
             _ => PartyKind::Other,
         };
+        let detected = languages.detect_hinted(&message.text, None);
+        // A form or chat message has no quoted history: all of it is the new text.
+        let reply_text = (!message.text.is_empty()).then(|| message.text.clone());
         let case = Case {
             schema_version: SCHEMA_VERSION,
             event: Event::MessageReceived,
@@ -105,20 +108,24 @@ impl Normalize for ApiNormalizer {
                 name: clean_field(message.sender.name.as_deref()),
                 address,
                 kind,
+                telegram: None,
             },
             recipients: Recipients::default(),
             subject: clean_field(message.subject.as_deref()),
-            language: languages.detect(&message.text).map(str::to_string),
+            language: detected.map(|d| d.code.to_string()),
+            language_source: detected.map(|d| d.source),
             body: Body {
                 text: message.text,
                 html: None,
-                reply_text: None,
+                reply_text,
             },
             attachments,
             sent_at: None,
             received_at: ctx.received_at.to_string(),
             classification: Classification::default(),
             authentication: None,
+            location: None,
+            contact: None,
             raw_ref,
         };
         Ok(Normalized { case, blobs })

@@ -61,6 +61,9 @@ impl Normalize for SlackNormalizer {
             .languages
             .as_ref()
             .unwrap_or(LanguageDetector::all());
+        let detected = languages.detect_hinted(&text, None);
+        // A form or chat message has no quoted history: all of it is the new text.
+        let reply_text = (!text.is_empty()).then(|| text.clone());
         let case = Case {
             schema_version: SCHEMA_VERSION,
             event: Event::MessageReceived,
@@ -77,20 +80,24 @@ impl Normalize for SlackNormalizer {
                 name: None,
                 address: clean_field(event.user.as_deref()),
                 kind: PartyKind::Slack,
+                telegram: None,
             },
             recipients: Recipients::default(),
             subject: None,
-            language: languages.detect(&text).map(str::to_string),
+            language: detected.map(|d| d.code.to_string()),
+            language_source: detected.map(|d| d.source),
             body: Body {
                 text,
                 html: None,
-                reply_text: None,
+                reply_text,
             },
             attachments,
             sent_at: event.ts.as_deref().and_then(ts_to_rfc3339),
             received_at: ctx.received_at.to_string(),
             classification: Classification::default(),
             authentication: None,
+            location: None,
+            contact: None,
             raw_ref: Some(format!("sha256:{raw_sha256}")),
         };
         Ok(Normalized { case, blobs })

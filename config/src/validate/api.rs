@@ -34,7 +34,7 @@ pub(super) fn validate(
              token_env or token_file (a bearer token) for clients that cannot sign",
         );
     }
-    let secret = secret::resolve_named(
+    let secret = secret::resolve_keys(
         path,
         "secret",
         raw.secret_env.as_deref(),
@@ -55,7 +55,7 @@ pub(super) fn validate(
             );
         }
     }
-    let token = secret::resolve_named(
+    let token = secret::resolve_keys(
         path,
         "token",
         raw.token_env.as_deref(),

@@ -91,7 +91,12 @@ pub(super) fn validate(
         errors,
     );
     let batch_size = batch_size(raw.batch_size, &at("batch_size"), errors);
-    let max_message_bytes = size(raw.max_message_bytes, &at("max_message_bytes"), errors);
+    let max_message_bytes = size(
+        raw.max_message_bytes,
+        DEFAULT_MAX_MESSAGE_BYTES,
+        &at("max_message_bytes"),
+        errors,
+    );
     let poison_after = poison_after(raw.poison_after, &at("poison_after"), errors);
 
     EmailConfig {
@@ -149,7 +154,7 @@ pub(super) fn is_valid_name(name: &str) -> bool {
 }
 
 /// `localhost` or a loopback IP (`127.0.0.0/8`, `::1`, optionally bracketed).
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')
@@ -245,7 +250,7 @@ fn batch_size(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> usiz
 }
 
 /// Failed fetches of one message before it is dead-lettered: at least 1.
-fn poison_after(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> u32 {
+pub(super) fn poison_after(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> u32 {
     let Some(value) = value else {
         return DEFAULT_POISON_AFTER;
     };
@@ -262,9 +267,14 @@ fn poison_after(value: Option<i64>, path: &str, errors: &mut ConfigErrors) -> u3
 }
 
 /// A byte count: an integer, or a string such as "25 MiB" or "10MB" (bytesize syntax).
-fn size(value: Option<Value>, path: &str, errors: &mut ConfigErrors) -> u64 {
+pub(super) fn size(
+    value: Option<Value>,
+    default: u64,
+    path: &str,
+    errors: &mut ConfigErrors,
+) -> u64 {
     let bytes = match value {
-        None => return DEFAULT_MAX_MESSAGE_BYTES,
+        None => return default,
         Some(Value::Integer(n)) => u64::try_from(n).ok(),
         Some(Value::String(text)) => match text.trim().parse::<ByteSize>() {
             Ok(size) => Some(size.as_u64()),
@@ -272,7 +282,7 @@ fn size(value: Option<Value>, path: &str, errors: &mut ConfigErrors) -> u64 {
                 let message =
                     format!("{text:?} is not a size ({e}); write e.g. \"25 MiB\" or 26214400");
                 errors.push(path, message);
-                return DEFAULT_MAX_MESSAGE_BYTES;
+                return default;
             }
         },
         Some(other) => {
@@ -281,14 +291,14 @@ fn size(value: Option<Value>, path: &str, errors: &mut ConfigErrors) -> u64 {
                 other.type_str()
             );
             errors.push(path, message);
-            return DEFAULT_MAX_MESSAGE_BYTES;
+            return default;
         }
     };
     match bytes {
         Some(bytes) if bytes > 0 => bytes,
         _ => {
             errors.push(path, "must be greater than 0");
-            DEFAULT_MAX_MESSAGE_BYTES
+            default
         }
     }
 }

@@ -43,32 +43,20 @@ pub(super) fn resolve_optional(
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
-    resolve_named(prefix, "password", var, file, source, errors)
+    resolve_keys(prefix, "password", var, file, source, errors)
 }
 
-/// Like [`resolve_optional`], but one of the two keys must be set.
-pub(super) fn resolve_required(
+/// The secret named by `<stem>_env` or `<stem>_file` under `prefix` (`token_env`,
+/// `webhook_secret_file`, ...), when either is set.
+pub(super) fn resolve_keys(
     prefix: &str,
+    stem: &str,
     var: Option<&str>,
     file: Option<&str>,
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
-    resolve_named_required(prefix, "password", var, file, source, errors)
-}
-
-/// The secret named by `<base>_env` or `<base>_file` under `prefix` (`secret_env`,
-/// `signing_secret_file`, ...), when either is set.
-pub(super) fn resolve_named(
-    prefix: &str,
-    base: &str,
-    var: Option<&str>,
-    file: Option<&str>,
-    source: SecretSource<'_>,
-    errors: &mut ConfigErrors,
-) -> Option<Secret> {
-    let env_key = format!("{base}_env");
-    let file_key = format!("{base}_file");
+    let (env_key, file_key) = (format!("{stem}_env"), format!("{stem}_file"));
     match (var, file) {
         (None, None) => None,
         (Some(var), None) => from_env(&join(prefix, &env_key), var, source, errors),
@@ -83,7 +71,18 @@ pub(super) fn resolve_named(
     }
 }
 
-/// Like [`resolve_named`], but one of the two keys must be set.
+/// Like [`resolve_optional`], but one of the two keys must be set.
+pub(super) fn resolve_required(
+    prefix: &str,
+    var: Option<&str>,
+    file: Option<&str>,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
+    resolve_named_required(prefix, "password", var, file, source, errors)
+}
+
+/// Like [`resolve_keys`], but one of the two keys must be set.
 pub(super) fn resolve_named_required(
     prefix: &str,
     base: &str,
@@ -99,7 +98,7 @@ pub(super) fn resolve_named_required(
         );
         return None;
     }
-    resolve_named(prefix, base, var, file, source, errors)
+    resolve_keys(prefix, base, var, file, source, errors)
 }
 
 /// Rejects an inline secret key (`secret`, `token`, ...): secrets are named, never written.

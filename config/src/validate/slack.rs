@@ -35,7 +35,7 @@ pub(super) fn validate(
         secrets,
         errors,
     );
-    let bot_token = secret::resolve_named(
+    let bot_token = secret::resolve_keys(
         path,
         "bot_token",
         raw.bot_token_env.as_deref(),

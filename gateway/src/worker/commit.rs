@@ -22,8 +22,7 @@ use super::pipeline::PreparedBatch;
 use super::prepare::{Document, Prepared};
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;
-use crate::health::Health;
-use crate::redis_conn::REDIS_PART;
+use crate::health::{APPENDS_PART, Health};
 use crate::sink::{AppendOutcome, Entry, SinkError, StreamSink, Target};
 
 /// Makes prepared batches durable in the streams.
@@ -92,7 +91,6 @@ impl CommitStage {
                 continue;
             };
             if error.may_be_the_entry() && self.sink.ping().await {
-                self.health.up(REDIS_PART);
                 if end - start > 1 || now > 0 {
                     // Narrow down to the failing entry; Redis answers, so no need to wait.
                     window = ((end - committed) / 2).max(1);
@@ -104,7 +102,7 @@ impl CommitStage {
                     continue;
                 }
             } else {
-                self.health.down(REDIS_PART, &error.to_string());
+                self.health.down(APPENDS_PART, &error.to_string());
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                 tracing::warn!(channel = %self.channel.name, unacked = receipts.len(), "shutdown deadline reached; unacked messages will be redelivered");
@@ -127,7 +125,7 @@ impl CommitStage {
                 .collect();
             match self.conversations.resolve(&mut cases).await {
                 Ok(()) => return true,
-                Err(e) => self.health.down(REDIS_PART, &e.to_string()),
+                Err(e) => self.health.down(APPENDS_PART, &e.to_string()),
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                 return false;
@@ -142,7 +140,6 @@ impl CommitStage {
         sent: &[Entry],
         tally: &mut Tally,
     ) -> (usize, Option<SinkError>) {
-        self.health.up(REDIS_PART);
         let mut committed = 0;
         for (result, entry) in results.iter().zip(sent) {
             let outcome = match result {
@@ -162,6 +159,9 @@ impl CommitStage {
             };
             metrics::counter!("intake_appends_total", "channel" => self.channel.name.clone(), "outcome" => outcome).increment(1);
             committed += 1;
+        }
+        if committed > 0 {
+            self.health.up(APPENDS_PART);
         }
         (committed, None)
     }

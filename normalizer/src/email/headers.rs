@@ -148,6 +148,7 @@ pub(crate) fn sender(headers: &[Header<'_>]) -> (Party, Vec<&'static str>) {
         name,
         address,
         kind: PartyKind::Email,
+        telegram: None,
     };
     (party, reasons)
 }
