@@ -232,10 +232,12 @@ mod tests {
             Err(WebhookError::BadRequest { detail }) => detail,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            problem("{\"text\": \"secret"),
-            "malformed JSON at line 1 column 17"
+        let malformed = problem("{\"text\": \"secret");
+        assert!(
+            malformed.starts_with("malformed JSON at line 1 column "),
+            "{malformed}"
         );
+        assert!(!malformed.contains("secret"), "{malformed}");
         assert_eq!(
             problem("{\"text\": \"x\"}"),
             "missing field `count` (line 1 column 13)"

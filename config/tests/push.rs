@@ -144,7 +144,7 @@ fn commented_channels(text: &str) -> Vec<String> {
     blocks
 }
 
-/// The whatsapp, sms, pipe, telegram, api and slack examples commented out in deploy/intake.example.toml must be
+/// The whatsapp, sms, pipe, api, slack and telegram examples commented out in deploy/intake.example.toml must be
 /// valid as written once uncommented.
 #[test]
 fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
@@ -186,7 +186,7 @@ fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
     }
     assert_eq!(
         kinds,
-        ["whatsapp", "sms", "pipe", "telegram", "api", "slack"]
+        ["whatsapp", "sms", "pipe", "api", "slack", "telegram"]
     );
     Ok(())
 }
