@@ -62,6 +62,19 @@ pub struct Options {
     /// runs): `--runs` times per batch size (--batch and 2,000), plus Redis without the script.
     #[arg(long, conflicts_with_all = ["short", "no_limits", "sizes"])]
     pub sink_only: bool,
+    /// Only the push scenario (starts redis-server only): Intake's api channel and the Python
+    /// webhook peer under the same HTTP load, then the stream append alone.
+    #[arg(long, conflicts_with_all = ["sink_only", "sizes"])]
+    pub push: bool,
+    /// Requests per push run (default 20,000; 2,000 with --short).
+    #[arg(long)]
+    pub requests: Option<usize>,
+    /// Concurrent keep-alive connections of the push load generator.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// The push peer (default ../shared/peers/python_webhook_to_redis.py beside the workspace).
+    #[arg(long)]
+    pub webhook_peer_script: Option<PathBuf>,
     /// The `intake` binary (default: next to this binary, i.e. target/release/intake).
     #[arg(long)]
     pub intake: Option<PathBuf>,
@@ -93,6 +106,10 @@ pub struct Settings {
     pub peer: bool,
     pub limits: bool,
     pub sink_only: bool,
+    pub push: bool,
+    pub requests: usize,
+    pub connections: usize,
+    pub webhook_peer_script: PathBuf,
     pub intake: PathBuf,
     pub corpus: PathBuf,
     pub peer_script: PathBuf,
@@ -131,6 +148,15 @@ impl Options {
             peer: !self.no_peer,
             limits: !self.no_limits && !self.short,
             sink_only: self.sink_only,
+            push: self.push,
+            requests: self
+                .requests
+                .unwrap_or(if self.short { 2_000 } else { 20_000 })
+                .max(1),
+            connections: self.connections.max(1),
+            webhook_peer_script: self
+                .webhook_peer_script
+                .unwrap_or_else(|| shared.join("peers/python_webhook_to_redis.py")),
             intake,
             corpus: self.corpus.unwrap_or_else(intake_tests::corpus_dir),
             peer_script: self

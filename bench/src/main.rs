@@ -12,6 +12,7 @@ mod env;
 mod limits;
 mod machine;
 mod measured;
+mod push;
 mod report;
 mod scenario;
 mod targets;
@@ -69,6 +70,9 @@ async fn bench(settings: Settings) -> anyhow::Result<()> {
     println!("{}", machine::describe(&settings));
     if settings.sink_only {
         return bench_sink_only(&settings).await;
+    }
+    if settings.push {
+        return push::bench_push(&settings).await;
     }
     progress("starting redis-server and dovecot");
     let env = Env::start(settings.clone(), &users).await?;

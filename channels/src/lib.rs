@@ -28,6 +28,15 @@ pub mod telegram;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
 
+#[cfg(feature = "api")]
+pub mod api;
+
+#[cfg(feature = "slack")]
+pub mod slack;
+
+#[cfg(feature = "slack")]
+pub mod fetch;
+
 use std::future::Future;
 
 pub use build::{BuildContext, Built, DEFAULT_POISON_AFTER, IngestState};

@@ -137,6 +137,10 @@ pub struct PushChannel {
     /// Handed out and not acked yet, in receive order.
     inflight: VecDeque<(Receipt, oneshot::Sender<()>)>,
     next_receipt: u64,
+    /// Always `Connected`: a push channel is ready as soon as its route is served, not only
+    /// after its first message (else /readyz would keep a fresh replica out of rotation, and
+    /// so without traffic forever).
+    status: tokio::sync::watch::Sender<crate::ChannelStatus>,
 }
 
 /// A push channel and the sender its handlers use.
@@ -153,6 +157,7 @@ pub fn push_channel(
         queue: rx,
         inflight: VecDeque::new(),
         next_receipt: 0,
+        status: tokio::sync::watch::Sender::new(crate::ChannelStatus::Connected),
     };
     let sender = PushSender {
         queue: tx,
@@ -204,6 +209,10 @@ impl Channel for PushChannel {
         self.hand_out(first, &mut batch);
         self.take_ready(max, &mut batch);
         Ok(batch)
+    }
+
+    fn status(&self) -> Option<tokio::sync::watch::Receiver<crate::ChannelStatus>> {
+        Some(self.status.subscribe())
     }
 
     async fn receive_ready(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {

@@ -78,6 +78,82 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// 415 unless the request's `Content-Type` is `expected` (parameters such as `charset` allowed).
+pub fn require_content_type(
+    headers: &axum::http::HeaderMap,
+    expected: &str,
+) -> Result<(), WebhookError> {
+    let media_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match media_type {
+        Some(media_type) if media_type.eq_ignore_ascii_case(expected) => Ok(()),
+        _ => Err(WebhookError::UnsupportedMediaType),
+    }
+}
+
+/// Parses a verified body as `T`, or a 400 that names the problem (where, and which field)
+/// without echoing any of the body: serde_json's messages quote values, so only its category,
+/// position and our own field names are kept.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebhookError> {
+    serde_json::from_slice(body).map_err(|e| WebhookError::BadRequest {
+        detail: json_problem(&e),
+    })
+}
+
+/// What went wrong with a JSON body, in words that never quote it.
+pub fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => format!("malformed JSON at {at}"),
+        Category::Data => {
+            let text = e.to_string();
+            // `missing field `x``, `unknown field `x``: the names are the schema's, safe to show.
+            let named = ["missing field `", "invalid length", "duplicate field `"]
+                .iter()
+                .any(|p| text.starts_with(p));
+            if named {
+                let message = text.split(" at line ").next().unwrap_or("invalid JSON");
+                format!("{message} ({at})")
+            } else if let Some(expected) = text
+                .split(", expected ")
+                .nth(1)
+                .and_then(|rest| rest.split(" at line ").next())
+            {
+                format!("a value of the wrong type at {at}; expected {expected}")
+            } else {
+                format!("JSON of the wrong shape at {at}")
+            }
+        }
+    }
+}
+
+/// A short field (a name, an address, a subject) as the case schema wants it: control
+/// characters become spaces, trimmed, None when nothing is left.
+pub fn clean_field(value: Option<&str>) -> Option<String> {
+    let cleaned: String = value?
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = cleaned.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+/// Now as Unix seconds, for timestamp checks.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Now, RFC 3339 in UTC: a push message's `received_at`.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
 /// When each (channel, reason) last logged, and how many refusals it left unlogged since.
 type LastLogged = HashMap<(String, &'static str), (Instant, u64)>;
 
@@ -112,6 +188,7 @@ pub fn record(channel: &str, reason: &'static str, detail: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -140,5 +217,52 @@ mod tests {
         assert_eq!(status(WebhookError::BadRequest { detail: "x".into() }), 400);
         assert_eq!(status(WebhookError::UnsupportedMediaType), 415);
         assert_eq!(status(PushRefused::Busy.into()), 503);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Shape {
+        text: String,
+        count: u32,
+    }
+
+    #[test]
+    fn json_problems_name_the_problem_without_the_body() {
+        let problem = |body: &str| match parse_json::<Shape>(body.as_bytes()) {
+            Err(WebhookError::BadRequest { detail }) => detail,
+            other => panic!("{other:?}"),
+        };
+        let malformed = problem("{\"text\": \"secret");
+        assert!(
+            malformed.starts_with("malformed JSON at line 1 column "),
+            "{malformed}"
+        );
+        assert!(!malformed.contains("secret"), "{malformed}");
+        assert_eq!(
+            problem("{\"text\": \"x\"}"),
+            "missing field `count` (line 1 column 13)"
+        );
+        let wrong = problem("{\"text\": \"x\", \"count\": \"secret words\"}");
+        assert!(wrong.contains("expected u32"), "{wrong}");
+        assert!(!wrong.contains("secret"), "{wrong}");
+    }
+
+    #[test]
+    fn content_type_must_match_ignoring_parameters() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(require_content_type(&headers, "application/json").is_err());
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().unwrap(),
+        );
+        assert!(require_content_type(&headers, "application/json").is_ok());
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain".parse().unwrap(),
+        );
+        assert_eq!(
+            require_content_type(&headers, "application/json"),
+            Err(WebhookError::UnsupportedMediaType)
+        );
     }
 }

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigErrors};
 pub use push::{PipeConfig, SmsConfig, WhatsappConfig};
 pub use types::*;
+pub use validate::signing_key;
 
 /// What a secret that cannot be had (`*_env` variable unset or empty, `*_file` unreadable or
 /// empty) means. Applies to every secret key alike (IMAP and Redis passwords today).

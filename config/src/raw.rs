@@ -12,8 +12,9 @@ use toml::{Table, Value};
 use crate::error::{ConfigErrors, join};
 
 /// Channel `type`s this build knows.
-pub(crate) const CHANNEL_TYPES: &[&str] =
-    &["email", "telegram", "whatsapp", "sms", "pipe", "discord"];
+pub(crate) const CHANNEL_TYPES: &[&str] = &[
+    "email", "telegram", "whatsapp", "sms", "pipe", "api", "slack", "discord",
+];
 
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
@@ -43,6 +44,10 @@ pub(crate) struct RawRedis {
 #[derive(Debug, Default)]
 pub(crate) struct RawHttp {
     pub listen: Option<String>,
+    /// An integer byte count or a string such as `"10 MiB"`.
+    pub max_body_bytes: Option<Value>,
+    pub header_timeout: Option<DurationText>,
+    pub body_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default)]
@@ -63,11 +68,39 @@ pub(crate) struct RawBlobs {
 #[derive(Debug)]
 pub(crate) enum RawChannel {
     Email(RawEmail),
+    Api(RawApi),
+    Slack(RawSlack),
     Telegram(RawTelegram),
     Discord(RawDiscord),
     Whatsapp(RawWhatsapp),
     Sms(RawSms),
     Pipe(RawPipe),
+}
+
+/// `type = "api"`: Intake's own signed webhook.
+#[derive(Debug, Default)]
+pub(crate) struct RawApi {
+    pub name: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub inline_secret: bool,
+    pub store_raw: Option<bool>,
+}
+
+/// `type = "slack"`: the Events API.
+#[derive(Debug, Default)]
+pub(crate) struct RawSlack {
+    pub name: Option<String>,
+    pub signing_secret_env: Option<String>,
+    pub signing_secret_file: Option<String>,
+    pub bot_token_env: Option<String>,
+    pub bot_token_file: Option<String>,
+    pub inline_secret: bool,
+    pub channels: Option<Vec<String>>,
+    pub api_url: Option<String>,
+    pub max_file_bytes: Option<Value>,
 }
 
 #[derive(Debug, Default)]
@@ -231,6 +264,9 @@ impl RawHttp {
         let mut f = Fields::new(table, "http", errors);
         let raw = RawHttp {
             listen: f.take("listen"),
+            max_body_bytes: f.take("max_body_bytes"),
+            header_timeout: f.take("header_timeout"),
+            body_timeout: f.take("body_timeout"),
         };
         f.finish();
         raw
@@ -268,6 +304,8 @@ impl RawChannel {
         let known = CHANNEL_TYPES.join(", ");
         match f.take::<String>("type").as_deref() {
             Some("email") => Some(RawChannel::Email(RawEmail::read(f))),
+            Some("api") => Some(RawChannel::Api(RawApi::read(f))),
+            Some("slack") => Some(RawChannel::Slack(RawSlack::read(f))),
             Some("telegram") => Some(RawChannel::Telegram(RawTelegram::read(f))),
             Some("discord") => Some(RawChannel::Discord(RawDiscord::read(f))),
             Some("whatsapp") => Some(RawChannel::Whatsapp(RawWhatsapp::read(f))),
@@ -311,6 +349,40 @@ impl RawEmail {
             batch_size: f.take("batch_size"),
             max_message_bytes: f.take("max_message_bytes"),
             poison_after: f.take("poison_after"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawApi {
+    fn read(mut f: Fields<'_>) -> RawApi {
+        let raw = RawApi {
+            name: f.required("name"),
+            secret_env: f.take("secret_env"),
+            secret_file: f.take("secret_file"),
+            token_env: f.take("token_env"),
+            token_file: f.take("token_file"),
+            inline_secret: f.take_unlisted("secret") | f.take_unlisted("token"),
+            store_raw: f.take("store_raw"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawSlack {
+    fn read(mut f: Fields<'_>) -> RawSlack {
+        let raw = RawSlack {
+            name: f.required("name"),
+            signing_secret_env: f.take("signing_secret_env"),
+            signing_secret_file: f.take("signing_secret_file"),
+            bot_token_env: f.take("bot_token_env"),
+            bot_token_file: f.take("bot_token_file"),
+            inline_secret: f.take_unlisted("signing_secret") | f.take_unlisted("bot_token"),
+            channels: f.take("channels"),
+            api_url: f.take("api_url"),
+            max_file_bytes: f.take("max_file_bytes"),
         };
         f.finish();
         raw

@@ -117,6 +117,28 @@ fn redact_userinfo(url: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// The largest request body any route accepts; larger ones get 413.
+    pub max_body_bytes: u64,
+    /// How long a client may take to send a request's head (line and headers); then 408.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body; then 408.
+    pub body_timeout: Duration,
+}
+
+impl HttpConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Listening on `listen` with the default limits.
+    pub fn new(listen: SocketAddr) -> Self {
+        HttpConfig {
+            listen,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            header_timeout: Self::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
+        }
+    }
 }
 
 /// Threading and loop detection, shared by every channel.
@@ -170,6 +192,8 @@ pub struct BlobsConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelConfig {
     Email(EmailConfig),
+    Api(ApiConfig),
+    Slack(SlackConfig),
     Telegram(TelegramConfig),
     Discord(DiscordConfig),
     Whatsapp(crate::WhatsappConfig),
@@ -181,6 +205,8 @@ impl ChannelConfig {
     pub fn name(&self) -> &str {
         match self {
             ChannelConfig::Email(e) => &e.name,
+            ChannelConfig::Api(a) => &a.name,
+            ChannelConfig::Slack(s) => &s.name,
             ChannelConfig::Telegram(t) => &t.name,
             ChannelConfig::Discord(d) => &d.name,
             ChannelConfig::Whatsapp(w) => &w.name,
@@ -188,6 +214,36 @@ impl ChannelConfig {
             ChannelConfig::Pipe(p) => &p.name,
         }
     }
+}
+
+/// `type = "api"`: Intake's own webhook for forms, widgets and in-house tools, at
+/// `POST /webhooks/<name>`. At least one of `secret` and `token` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiConfig {
+    pub name: String,
+    /// Standard Webhooks signing secret (`whsec_<base64>`), already base64-decoded.
+    pub secret: Option<Secret>,
+    /// Bearer token for clients that cannot sign.
+    pub token: Option<Secret>,
+    /// Keep each posted body in the blob store (`raw_ref`). Off by default: the case holds
+    /// every field the body may have (attachments are stored either way), and storing the body
+    /// costs an fsync per batch, about 4x the throughput.
+    pub store_raw: bool,
+}
+
+/// `type = "slack"`: the Slack Events API at `POST /webhooks/<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackConfig {
+    pub name: String,
+    pub signing_secret: Secret,
+    /// Downloads shared files; None keeps their metadata only (`omitted_reason`).
+    pub bot_token: Option<Secret>,
+    /// Channel ids (C…) whose messages are cases besides direct messages; empty: DMs only.
+    pub channels: Vec<String>,
+    /// The Web API base (`https://slack.com/api`); tests point it at a fake.
+    pub api_url: String,
+    /// Files larger than this are not downloaded (kept as metadata with a reason).
+    pub max_file_bytes: u64,
 }
 
 /// `[[channels]] type = "discord"`: a Discord bot reading DMs and support channels.

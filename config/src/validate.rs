@@ -6,22 +6,26 @@
 //! placeholder, which is harmless: any collected error means the caller gets the errors, not the
 //! config.
 
+mod api;
 mod conversations;
 mod discord;
 mod durability;
 mod email;
+mod http;
 mod push;
 mod secret;
+mod slack;
 mod telegram;
 
+pub use api::signing_key;
+
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{ConfigErrors, join};
-use crate::raw::{DurationText, RawBlobs, RawChannel, RawConfig, RawHttp, RawRedis};
-use crate::types::{BlobsConfig, ChannelConfig, Config, HttpConfig, RedisConfig, hash_tag};
+use crate::raw::{DurationText, RawBlobs, RawChannel, RawConfig, RawRedis};
+use crate::types::{BlobsConfig, ChannelConfig, Config, RedisConfig, hash_tag};
 pub(crate) use secret::SecretSource;
 
 /// Reads an environment variable: `std::env::var` in production, a map in tests.
@@ -31,7 +35,6 @@ const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 const DEFAULT_STREAM: &str = "intake:cases";
 const DEFAULT_DEAD_LETTER_STREAM: &str = "intake:dead";
 const DEFAULT_DEDUPE_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_BLOBS_DIR: &str = "/var/lib/intake/blobs";
 
 /// Checks everything, adding problems to `errors`; the result is meaningful only when no error
@@ -45,7 +48,7 @@ pub(crate) fn validate(
 ) -> Config {
     Config {
         redis: redis(raw.redis, secrets, errors),
-        http: http(raw.http, errors),
+        http: http::http(raw.http, errors),
         blobs: blobs(raw.blobs, base_dir, errors),
         conversations: conversations::conversations(raw.conversations, errors),
         channels: channels(raw.channels, secrets, errors),
@@ -119,20 +122,6 @@ fn check_streams(stream: &str, dead: &str, errors: &mut ConfigErrors) {
     }
 }
 
-fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
-    let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-    let listen = text.parse::<SocketAddr>().unwrap_or_else(|_| {
-        errors.push(
-            "http.listen",
-            format!(
-                "{text:?} is not a socket address; expected IP:port such as \"127.0.0.1:8080\""
-            ),
-        );
-        SocketAddr::from(([127, 0, 0, 1], 0))
-    });
-    HttpConfig { listen }
-}
-
 /// A relative `dir` is taken from the config file's folder, not from wherever intake happens to
 /// be started: the same file then means the same directory for `run`, `blob get` and a
 /// systemd unit alike.
@@ -173,6 +162,12 @@ fn channels(
         let channel = match channel {
             Some(RawChannel::Email(raw)) => {
                 ChannelConfig::Email(email::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Api(raw)) => {
+                ChannelConfig::Api(api::validate(raw, &path, secrets, errors))
+            }
+            Some(RawChannel::Slack(raw)) => {
+                ChannelConfig::Slack(slack::validate(raw, &path, secrets, errors))
             }
             Some(RawChannel::Telegram(raw)) => {
                 ChannelConfig::Telegram(telegram::validate(raw, &path, secrets, errors))

@@ -144,7 +144,7 @@ fn commented_channels(text: &str) -> Vec<String> {
     blocks
 }
 
-/// The whatsapp, sms, pipe and telegram examples commented out in deploy/intake.example.toml must be
+/// The whatsapp, sms, pipe, api, slack and telegram examples commented out in deploy/intake.example.toml must be
 /// valid as written once uncommented.
 #[test]
 fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
@@ -156,6 +156,8 @@ fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
         // A bot token has a shape of its own (`<bot id>:<secret>`).
         let env = |name: &str| match name {
             "TELEGRAM_TOKEN" => Some("123456:bot-token".to_string()),
+            // A Standard Webhooks secret is base64 after `whsec_`.
+            "INTAKE_API_SECRET" => Some("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".to_string()),
             _ => Some(SECRET.to_string()),
         };
         let config = parse_str(&block, &env)?;
@@ -170,9 +172,21 @@ fn the_example_configs_push_channels_are_valid() -> Result<(), ConfigErrors> {
             }
             [ChannelConfig::Pipe(_)] => kinds.push("pipe"),
             [ChannelConfig::Telegram(_)] => kinds.push("telegram"),
+            [ChannelConfig::Api(api)] => {
+                assert!(api.secret.is_some() && api.token.is_some() && !api.store_raw);
+                kinds.push("api");
+            }
+            [ChannelConfig::Slack(slack)] => {
+                assert_eq!(slack.channels, ["C0123456789"]);
+                assert_eq!(slack.max_file_bytes, 25 * 1024 * 1024);
+                kinds.push("slack");
+            }
             _ => {}
         }
     }
-    assert_eq!(kinds, ["whatsapp", "sms", "pipe", "telegram"]);
+    assert_eq!(
+        kinds,
+        ["whatsapp", "sms", "pipe", "api", "slack", "telegram"]
+    );
     Ok(())
 }

@@ -70,6 +70,11 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            // Push channels connect to nothing: the provider calls us.
+            push => println!(
+                "channel {name}: ok: push channel, served at POST /webhooks/{name}",
+                name = push.name()
+            ),
         }
     }
     Ok(if failures == 0 {

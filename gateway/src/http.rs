@@ -3,6 +3,8 @@
 //! channel's routes under `/webhooks/<channel name>`.
 
 use std::net::SocketAddr;
+
+use intake_config::HttpConfig;
 use std::sync::OnceLock;
 
 use axum::Router;
@@ -39,13 +41,15 @@ pub fn metrics_handle() -> Result<PrometheusHandle, GatewayError> {
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Binds `addr` now (so a taken port fails start-up) and serves until `stop` is cancelled.
+/// Binds `http.listen` now (so a taken port fails start-up) and serves until `stop` is
+/// cancelled, with `http`'s limits on every channel's routes (`crate::http_server`).
 pub async fn serve(
-    addr: SocketAddr,
+    http: &HttpConfig,
     health: Health,
     channel_routes: Vec<(String, Router)>,
     stop: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), GatewayError> {
+    let addr = http.listen;
     let listen_error = |e: std::io::Error| GatewayError::Listen {
         addr: addr.to_string(),
         detail: e.to_string(),
@@ -62,16 +66,15 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .with_state(state);
     for (name, routes) in channel_routes {
+        let routes = crate::http_server::limit_routes(&name, routes, http);
         app = app.nest(&format!("/webhooks/{name}"), routes);
     }
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let task = tokio::spawn(crate::http_server::run(
+        listener,
+        app,
+        http.header_timeout,
+        stop,
+    ));
     Ok((bound, task))
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fatal;
 pub mod health;
 pub mod http;
+pub mod http_server;
 pub mod preflight;
 pub mod redis_conn;
 pub mod redis_setup;

@@ -21,6 +21,8 @@ pub fn launch(
 ) {
     match config {
         ChannelConfig::Email(c) => launcher.launch(intake_channels::email::build(c, ctx)),
+        ChannelConfig::Api(c) => launcher.launch(intake_channels::api::build(c, ctx)),
+        ChannelConfig::Slack(c) => launcher.launch(intake_channels::slack::build(c, ctx)),
         ChannelConfig::Telegram(c) => launcher.launch(intake_channels::telegram::build(c, ctx)),
         ChannelConfig::Whatsapp(c) => launcher.launch(intake_channels::whatsapp::build(c, ctx)),
         ChannelConfig::Sms(c) => launcher.launch(intake_channels::sms::build(c, ctx)),

@@ -95,13 +95,9 @@ impl Gateway {
         } = launcher;
 
         // Bound after the channels are built (their routes are mounted), before any is served.
-        let (http_addr, http_task) = crate::http::serve(
-            config.http.listen,
-            health.clone(),
-            routes,
-            shutdown.abort.clone(),
-        )
-        .await?;
+        let (http_addr, http_task) =
+            crate::http::serve(&config.http, health.clone(), routes, shutdown.abort.clone())
+                .await?;
         let mut background = JoinSet::new();
         background.spawn(async move {
             let _ = http_task.await;

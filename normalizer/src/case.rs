@@ -98,6 +98,9 @@ pub enum ChannelKind {
     Discord,
     Webhook,
     Pipe,
+    /// Intake's own signed webhook (`type = "api"`).
+    Api,
+    Slack,
     Whatsapp,
     Sms,
 }
@@ -110,6 +113,8 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Webhook => "webhook",
             ChannelKind::Pipe => "pipe",
+            ChannelKind::Api => "api",
+            ChannelKind::Slack => "slack",
             ChannelKind::Whatsapp => "whatsapp",
             ChannelKind::Sms => "sms",
         }
@@ -235,6 +240,8 @@ pub enum PartyKind {
     Discord,
     /// A phone number in E.164 form (`+14155550100`): WhatsApp and SMS senders.
     Phone,
+    /// A Slack user id (`U…`), with the workspace's team id: `T…/U…`.
+    Slack,
     Other,
 }
 

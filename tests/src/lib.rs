@@ -14,6 +14,7 @@ pub mod fake_telegram;
 pub mod imap_proxy;
 pub mod net;
 mod process;
+pub mod push;
 pub mod redis;
 pub mod setup;
 pub mod skip;

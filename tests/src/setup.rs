@@ -56,9 +56,7 @@ pub fn config_with(redis: &RedisServer, blob_dir: &Path, channels: Vec<ChannelCo
             dedupe_ttl: Duration::from_secs(86_400),
             durability: Durability::Append,
         },
-        http: HttpConfig {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        },
+        http: HttpConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         blobs: BlobsConfig {
             dir: blob_dir.to_path_buf(),
         },

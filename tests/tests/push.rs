@@ -101,7 +101,7 @@ async fn rig(redis: &RedisServer, limits: PushLimits) -> Rig {
         shutdown.abort.clone(),
     ));
     let (addr, _http) = intake_gateway::http::serve(
-        "127.0.0.1:0".parse().unwrap(),
+        &intake_config::HttpConfig::new("127.0.0.1:0".parse().unwrap()),
         health.clone(),
         launcher.routes,
         shutdown.abort.clone(),

@@ -79,14 +79,34 @@ pub(super) fn resolve_required(
     source: SecretSource<'_>,
     errors: &mut ConfigErrors,
 ) -> Option<Secret> {
+    resolve_named_required(prefix, "password", var, file, source, errors)
+}
+
+/// Like [`resolve_keys`], but one of the two keys must be set.
+pub(super) fn resolve_named_required(
+    prefix: &str,
+    base: &str,
+    var: Option<&str>,
+    file: Option<&str>,
+    source: SecretSource<'_>,
+    errors: &mut ConfigErrors,
+) -> Option<Secret> {
     if var.is_none() && file.is_none() {
         errors.push(
-            join(prefix, "password_env"),
-            "missing; set password_env (an environment variable) or password_file",
+            join(prefix, &format!("{base}_env")),
+            format!("missing; set {base}_env (an environment variable) or {base}_file"),
         );
         return None;
     }
-    resolve_optional(prefix, var, file, source, errors)
+    resolve_keys(prefix, base, var, file, source, errors)
+}
+
+/// Rejects an inline secret key (`secret`, `token`, ...): secrets are named, never written.
+pub(super) fn inline_secret(path: &str) -> String {
+    format!(
+        "inline secrets are not allowed in {path}; use the *_env (an environment variable) or \
+         *_file key instead"
+    )
 }
 
 fn from_env(
