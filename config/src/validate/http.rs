@@ -5,9 +5,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytesize::ByteSize;
-use toml::Value;
-
 use super::duration;
 use crate::error::ConfigErrors;
 use crate::raw::RawHttp;
@@ -26,7 +23,7 @@ pub(super) fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
         );
         SocketAddr::from(([127, 0, 0, 1], 0))
     });
-    let max_body_bytes = byte_size(
+    let max_body_bytes = super::email::size(
         raw.max_body_bytes,
         HttpConfig::DEFAULT_MAX_BODY_BYTES,
         "http.max_body_bytes",
@@ -54,46 +51,10 @@ pub(super) fn http(raw: RawHttp, errors: &mut ConfigErrors) -> HttpConfig {
     }
 }
 
-/// A byte count greater than 0: an integer, or a string such as "10 MiB" (bytesize syntax).
-pub(super) fn byte_size(
-    value: Option<Value>,
-    default: u64,
-    path: &str,
-    errors: &mut ConfigErrors,
-) -> u64 {
-    let bytes = match value {
-        None => return default,
-        Some(Value::Integer(n)) => u64::try_from(n).ok(),
-        Some(Value::String(text)) => match text.trim().parse::<ByteSize>() {
-            Ok(size) => Some(size.as_u64()),
-            Err(e) => {
-                let message =
-                    format!("{text:?} is not a size ({e}); write e.g. \"10 MiB\" or 10485760");
-                errors.push(path, message);
-                return default;
-            }
-        },
-        Some(other) => {
-            let message = format!(
-                "expected a byte count or a size string such as \"10 MiB\", found {}",
-                other.type_str()
-            );
-            errors.push(path, message);
-            return default;
-        }
-    };
-    match bytes {
-        Some(bytes) if bytes > 0 => bytes,
-        _ => {
-            errors.push(path, "must be greater than 0");
-            default
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use toml::Value;
 
     #[test]
     fn limits_default_and_parse() {

@@ -3,7 +3,6 @@
 //! messages become cases besides direct messages.
 
 use super::email::is_valid_name;
-use super::http::byte_size;
 use super::secret::{self, SecretSource};
 use crate::error::{ConfigErrors, join};
 use crate::raw::RawSlack;
@@ -60,7 +59,7 @@ pub(super) fn validate(
     if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
         errors.push(join(path, "api_url"), "must be an http:// or https:// URL");
     }
-    let max_file_bytes = byte_size(
+    let max_file_bytes = super::email::size(
         raw.max_file_bytes,
         DEFAULT_MAX_FILE_BYTES,
         &join(path, "max_file_bytes"),
