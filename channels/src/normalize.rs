@@ -50,3 +50,18 @@ pub struct SharedPolicy {
     /// None: every language the detector knows.
     pub languages: Option<LanguageDetector>,
 }
+
+impl SharedPolicy {
+    /// The languages `language` may take: the configured allowlist, or every one the detector
+    /// knows.
+    pub fn languages(&self) -> &LanguageDetector {
+        self.languages.as_ref().unwrap_or(LanguageDetector::all())
+    }
+
+    /// The subject tags that name a ticket: the configured ones, or the built-in set.
+    pub fn subject_tags(&self) -> &[SubjectTag] {
+        self.subject_tags
+            .as_deref()
+            .unwrap_or(intake_normalizer::email::default_subject_tags())
+    }
+}

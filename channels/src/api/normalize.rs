@@ -9,7 +9,6 @@ use intake_normalizer::case::{
     Attachment, Body, Case, Classification, Conversation, Disposition, Event, Party, PartyKind,
     Recipients, ThreadHint,
 };
-use intake_normalizer::language::LanguageDetector;
 use intake_normalizer::{Blob, NormalizeError, Normalized, SCHEMA_VERSION, sha256_hex};
 
 use super::payload::{ApiMessage, decode};
@@ -79,11 +78,7 @@ impl Normalize for ApiNormalizer {
                 reason: String::new(),
             })
             .collect();
-        let languages = self
-            .shared
-            .languages
-            .as_ref()
-            .unwrap_or(LanguageDetector::all());
+        let languages = self.shared.languages();
         let address = clean_field(message.sender.address.as_deref());
         let kind = match &address {
             Some(a) if a.contains('@') => PartyKind::Email,

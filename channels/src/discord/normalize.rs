@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use intake_normalizer::discord::{DiscordContext, DiscordFile, normalize_discord, parse_message};
-use intake_normalizer::language::LanguageDetector;
 use intake_normalizer::{NormalizeError, Normalized};
 
 use crate::{FileContent, Normalize, NormalizeContext, SharedPolicy, Wire};
@@ -28,11 +27,7 @@ impl Normalize for DiscordNormalizer {
             received_at: ctx.received_at,
             source: wire.source.discord.as_ref(),
             raw_sha256: wire.sha256.as_deref(),
-            languages: self
-                .shared
-                .languages
-                .as_ref()
-                .unwrap_or(LanguageDetector::all()),
+            languages: self.shared.languages(),
         };
         let files = |id: &str| {
             wire.files

@@ -3,10 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use intake_normalizer::email::{
-    EmailContext, EmailOptions, default_subject_tags, normalize_email_with, read_headers,
-};
-use intake_normalizer::language::LanguageDetector;
+use intake_normalizer::email::{EmailContext, EmailOptions, normalize_email_with, read_headers};
 use intake_normalizer::{NormalizeError, Normalized};
 
 use crate::{Normalize, NormalizeContext, SharedPolicy, Wire};
@@ -35,16 +32,8 @@ impl Normalize for EmailNormalizer {
         };
         let options = EmailOptions {
             authserv_id: self.authserv_id.as_deref(),
-            subject_tags: self
-                .shared
-                .subject_tags
-                .as_deref()
-                .unwrap_or(default_subject_tags()),
-            languages: self
-                .shared
-                .languages
-                .as_ref()
-                .unwrap_or(LanguageDetector::all()),
+            subject_tags: self.shared.subject_tags(),
+            languages: self.shared.languages(),
         };
         let mut normalized = normalize_email_with(&wire.bytes, &email_ctx, &options)?;
         // The kind is the channel's (`pipe` reads mail too), not the format's.

@@ -11,7 +11,6 @@ use intake_normalizer::case::{
     Attachment, Body, Case, Classification, Conversation, Disposition, Event, Party, PartyKind,
     Recipients, ThreadHint,
 };
-use intake_normalizer::language::LanguageDetector;
 use intake_normalizer::{Blob, NormalizeError, Normalized, SCHEMA_VERSION, sha256_hex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -56,11 +55,7 @@ impl Normalize for SlackNormalizer {
         let attachments = attachments(event, wire, &mut blobs);
         let team = envelope.team_id.as_deref().unwrap_or("-");
         let text = event.text.clone().unwrap_or_default();
-        let languages = self
-            .shared
-            .languages
-            .as_ref()
-            .unwrap_or(LanguageDetector::all());
+        let languages = self.shared.languages();
         let detected = languages.detect_hinted(&text, None);
         // A form or chat message has no quoted history: all of it is the new text.
         let reply_text = (!text.is_empty()).then(|| text.clone());

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use intake_normalizer::case::{Address, Party, PartyKind};
-use intake_normalizer::language::LanguageDetector;
 use intake_normalizer::message::{FileBytes, MessageFile, MessageInput, normalize_message};
 use intake_normalizer::{NormalizeError, Normalized};
 
@@ -58,11 +57,7 @@ impl Normalize for SmsNormalizer {
                 },
             })
             .collect();
-        let languages = self
-            .shared
-            .languages
-            .as_ref()
-            .unwrap_or(LanguageDetector::all());
+        let languages = self.shared.languages();
         Ok(normalize_message(MessageInput {
             channel: ctx.channel.clone(),
             case_id: ctx.case_id,

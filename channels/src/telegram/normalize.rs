@@ -11,7 +11,7 @@ use intake_normalizer::case::{
     Attachment, Body, ChannelRef, Classification, Conversation, Disposition, Event, Location,
     Party, PartyKind, Recipients, SharedContact, Source, TelegramSource, TelegramUser, ThreadHint,
 };
-use intake_normalizer::language::{LanguageDetector, LanguageHint, LanguageSource};
+use intake_normalizer::language::{LanguageHint, LanguageSource};
 use intake_normalizer::{Blob, Case, NormalizeError, Normalized, SCHEMA_VERSION, sha256_hex};
 
 use super::keys;
@@ -62,11 +62,7 @@ impl Normalize for TelegramNormalizer {
         let attachments = attachments(message, wire, &mut blobs);
         let text = body_text(message);
         let sender = sender(message);
-        let languages = self
-            .shared
-            .languages
-            .as_ref()
-            .unwrap_or(LanguageDetector::all());
+        let languages = self.shared.languages();
         // Chat messages are often too short to detect: the client's language is the hint.
         let hint = message
             .from
