@@ -48,7 +48,37 @@ impl LoadResult {
     }
 }
 
+/// One request as sent: its headers parsed and its body shared, so a retry or the send itself
+/// copies nothing.
+struct Ready {
+    path: String,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+impl Ready {
+    fn of(prepared: Prepared, addr: SocketAddr) -> anyhow::Result<Ready> {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(header::HOST, addr.to_string().parse()?);
+        headers.insert(header::CONTENT_LENGTH, prepared.body.len().into());
+        for (name, value) in &prepared.headers {
+            headers.insert(
+                header::HeaderName::from_bytes(name.as_bytes())?,
+                value.parse()?,
+            );
+        }
+        Ok(Ready {
+            path: prepared.path,
+            headers,
+            body: Bytes::from(prepared.body),
+        })
+    }
+}
+
 /// Sends `requests` requests made by `make(i)` to `addr` over `connections` connections.
+/// Every request is made (and signed) before the clock starts, as wrk or oha would send
+/// prebuilt requests: the generator shares the machine with the server measured, so what it
+/// spends per request is taken from that server.
 pub async fn run<F>(
     addr: SocketAddr,
     connections: usize,
@@ -56,16 +86,19 @@ pub async fn run<F>(
     make: F,
 ) -> anyhow::Result<LoadResult>
 where
-    F: Fn(usize) -> Prepared + Send + Sync + 'static,
+    F: Fn(usize) -> Prepared,
 {
-    let make = Arc::new(make);
+    let ready: Vec<Ready> = (0..requests)
+        .map(|i| Ready::of(make(i), addr))
+        .collect::<anyhow::Result<_>>()?;
+    let ready = Arc::new(ready);
     let next = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections {
-        let (make, next, refused) = (make.clone(), next.clone(), refused.clone());
-        tasks.spawn(async move { connection(addr, requests, &*make, &next, &refused).await });
+        let (ready, next, refused) = (ready.clone(), next.clone(), refused.clone());
+        tasks.spawn(async move { connection(addr, &ready, &next, &refused).await });
     }
     let mut latencies = Vec::with_capacity(requests);
     while let Some(joined) = tasks.join_next().await {
@@ -88,8 +121,7 @@ where
 
 async fn connection(
     addr: SocketAddr,
-    requests: usize,
-    make: &(dyn Fn(usize) -> Prepared + Send + Sync),
+    ready: &[Ready],
     next: &AtomicUsize,
     refused: &AtomicU64,
 ) -> anyhow::Result<Vec<Duration>> {
@@ -104,19 +136,13 @@ async fn connection(
     let mut latencies = Vec::new();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= requests {
+        let Some(one) = ready.get(i) else {
             return Ok(latencies);
-        }
-        let prepared = make(i);
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let mut request = Request::post(&prepared.path)
-                .header(header::HOST, addr.to_string())
-                .header(header::CONTENT_LENGTH, prepared.body.len());
-            for (name, value) in &prepared.headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
-            let request = request.body(Full::new(Bytes::from(prepared.body.clone())))?;
+            let mut request = Request::post(one.path.as_str()).body(Full::new(one.body.clone()))?;
+            *request.headers_mut() = one.headers.clone();
             let sent = Instant::now();
             sender.ready().await?;
             let response = sender.send_request(request).await?;
