@@ -60,10 +60,17 @@ pub async fn bench_push(settings: &Settings) -> anyhow::Result<()> {
             runs.push(peer);
         }
     }
-    progress("limits: sink alone");
-    let sink =
-        crate::limits::sink_rate(&redis, work.path(), settings.sink_cases, settings.batch).await?;
-    println!("{}", render(&runs, sink.cases_per_sec(), settings));
+    // Twice: in batches of at most `connections` entries, the most a push batch can hold
+    // (one request in flight per connection), which is the like-for-like ceiling; and in the
+    // email scenario's batches, for reference.
+    let mut sink = Vec::new();
+    for batch in [settings.connections, settings.batch] {
+        progress(&format!("limits: sink alone, batch {batch}"));
+        let rate =
+            crate::limits::sink_rate(&redis, work.path(), settings.sink_cases, batch).await?;
+        sink.push((batch, rate.cases_per_sec()));
+    }
+    println!("{}", render(&runs, &sink, settings));
     println!(
         "bench: complete: every push run wrote exactly its {} entries, one per request",
         settings.requests
@@ -237,7 +244,9 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn render(runs: &[PushRun], sink_rate: f64, settings: &Settings) -> String {
+/// The table of runs and the ratios; `sink` holds (batch, cases/s) of the append-alone runs,
+/// the like-for-like one first.
+fn render(runs: &[PushRun], sink: &[(usize, f64)], settings: &Settings) -> String {
     let mut out = format!(
         "## Push (api channel) under load: {} requests, {} connections\n\n| side | run | requests/s | p50 ms | p99 ms | peak RSS MiB | CPU s | 503s retried |\n|---|---|---|---|---|---|---|---|\n",
         settings.requests, settings.connections
@@ -261,10 +270,19 @@ fn render(runs: &[PushRun], sink_rate: f64, settings: &Settings) -> String {
     let intake_rate = of("intake", &|r| r.load.per_sec());
     let intake_p99 = of("intake", &|r| r.load.quantile_ms(0.99));
     out.push_str(&format!(
-        "\nStream append alone (batch {}): {sink_rate:.0} cases/s.\n\nMedians: intake {intake_rate:.0} requests/s, p99 {intake_p99:.2} ms; {:.2}x the append-alone rate (target >= 0.5); p99 target <= 25 ms.\n",
-        settings.batch,
-        intake_rate / sink_rate
+        "\nMedians: intake {intake_rate:.0} requests/s, p99 {intake_p99:.2} ms (target <= 25 ms).\n"
     ));
+    for (i, (batch, rate)) in sink.iter().enumerate() {
+        let judged = if i == 0 {
+            "like for like: target >= 0.5"
+        } else {
+            "for reference"
+        };
+        out.push_str(&format!(
+            "Stream append alone, batch {batch}: {rate:.0} cases/s; intake is {:.2}x of it ({judged}).\n",
+            intake_rate / rate
+        ));
+    }
     if runs.iter().any(|r| r.side == "peer") {
         let peer_rate = of("peer", &|r| r.load.per_sec());
         out.push_str(&format!(
