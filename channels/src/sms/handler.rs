@@ -18,7 +18,7 @@ use super::keys::message_key;
 use super::verify::{SIGNATURE_HEADER, verify};
 use crate::media::{Auth, MediaClient};
 use crate::push::PushSender;
-use crate::push_support::{now_rfc3339, require_content_type};
+use crate::webhook::{now_rfc3339, require_content_type};
 use crate::webhook::WebhookError;
 use crate::{FetchedFile, FileContent, Inbound, Payload, Receipt, Wire};
 

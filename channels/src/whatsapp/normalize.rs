@@ -113,7 +113,7 @@ fn parse(bytes: &[u8]) -> Result<Notification, NormalizeError> {
     serde_json::from_slice(bytes).map_err(|e| NormalizeError::Unparsable {
         reason: format!(
             "whatsapp notification: {}",
-            crate::push_support::json_problem(&e)
+            crate::webhook::json_problem(&e)
         ),
     })
 }
