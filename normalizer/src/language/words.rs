@@ -136,7 +136,8 @@ pub(super) const WORDS: [(&str, &str); 12] = [
          se fungerer kun \
          tilbage længere fik gik gøre tjekke venligst fejl job måske desværre sådan taget spørgsmål købt købte hjemme selv sammen \
          åbner bruge bruger brugt søge købe sige tage tager give giver lave have skrive læse betale betalt modtaget modtage sendte ringede skrev spurgte kigge kigget ser set været være skærm fejl hjemmeside beløb virksomhed uge morges aften itu arbejder arbejde \
-         hendes anden andet frem",
+         hendes anden andet frem \
+         sætte sidde lægge læge lægen tandlæge eftermiddag haft ondt hjælpe hjælpen mere penge oplysninger op gør blevet spørge tog køb sælge vej vejen lejlighed lejligheden nøgle nøglen maden vand vandet kold koldt billede billeder vindue køkken køkkenet leveret leverede modtog besked beskeden hurtigt altid aldrig nogle nyt rigtig rigtigt syg syge sygdom søn mand manden kvinde kæreste arbejdet møde mødet uger dage klokken sagde",
     ),
     (
         "nb",
@@ -152,7 +153,8 @@ pub(super) const WORDS: [(&str, &str); 12] = [
          se ha kun \
          å fikk gikk tilbake lenger veldig gjøre sjekke vennligst feil jobb kanskje dessverre slik enda tatt gi spørsmål kjøpt kjøpte hjemme selv sammen \
          åpner bruke bruker brukt søke kjøpe si ta tar gir lage ha skrive lese betale betalt mottatt motta sendte ringte skrev spurte ser sett vært være skjerm nettside beløp bedrift uke morges kveld jobber e post \
-         hennes annen annet fram",
+         hennes annen annet fram \
+         sitte legge lege legen tannlege ettermiddag hatt vondt hjelpe hjelpen mer penger opplysninger opp gjør blitt spørre tok kjøp selge vei veien leilighet leiligheten nøkkel nøkkelen maten vann vannet kald kaldt bilde bilder vindu kjøkken kjøkkenet levert leverte mottok beskjed beskjeden raskt alltid aldri noen nytt syk syke sykdom sønn mannen kvinne kjæreste arbeidet møte møtet uker dager klokka sa riktig",
     ),
     (
         "fi",
