@@ -22,6 +22,8 @@ pub const RECORD_MAGIC: &[u8; 8] = b"INTKBLB1";
 pub const HEADER_LEN: u64 = 8 + 64 + 8;
 /// How many recently written blobs are remembered for deduplication (32 bytes each).
 const RECENT_CAPACITY: usize = 32_768;
+/// Records of blobs up to this size are copied behind their header and written at once.
+const ONE_WRITE_MAX: usize = 64 * 1024;
 
 /// The header of a record holding `len` bytes named `sha256`.
 pub fn encode_header(sha256: &str, len: u64) -> [u8; HEADER_LEN as usize] {
@@ -132,6 +134,8 @@ struct OpenPack {
     idx: Arc<File>,
     pack_len: u64,
     idx_len: u64,
+    /// A small record's header and bytes, assembled for one write (kept for reuse).
+    scratch: Vec<u8>,
 }
 
 impl OpenPack {
@@ -174,6 +178,7 @@ impl OpenPack {
             idx: Arc::new(idx),
             pack_len: 0,
             idx_len: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -181,11 +186,21 @@ impl OpenPack {
         let len = bytes.len() as u64;
         let data_at = self.pack_len + HEADER_LEN;
         let line = format!("{sha256} {data_at} {len}\n");
-        let written = self
-            .pack
-            .write_all_at(&encode_header(sha256, len), self.pack_len)
-            .and_then(|()| self.pack.write_all_at(bytes, data_at))
-            .and_then(|()| self.idx.write_all_at(line.as_bytes(), self.idx_len));
+        let header = encode_header(sha256, len);
+        // A small record goes out in one write: on the small email mix the pack writes were
+        // three syscalls per message, a measurable share of the gateway's CPU, while copying
+        // a few KB costs far less than a syscall. Large blobs are not worth the copy.
+        let record = if bytes.len() <= ONE_WRITE_MAX {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&header);
+            self.scratch.extend_from_slice(bytes);
+            self.pack.write_all_at(&self.scratch, self.pack_len)
+        } else {
+            self.pack
+                .write_all_at(&header, self.pack_len)
+                .and_then(|()| self.pack.write_all_at(bytes, data_at))
+        };
+        let written = record.and_then(|()| self.idx.write_all_at(line.as_bytes(), self.idx_len));
         match written {
             Ok(()) => {
                 self.pack_len = data_at + len;
