@@ -16,8 +16,8 @@ const LANGUAGES: [&str; 12] = [
 /// Fewer labelled messages than this per language would make the percentages meaningless.
 const MIN_PER_LANGUAGE: usize = 30;
 
-/// The held-out set (`heldout/`, written after the detector was tuned, never used to tune it)
-/// is smaller: 20 per language.
+/// The held-out sets (`heldout/`, `heldout2/`, written after the detector was tuned) are
+/// smaller: 20 per language.
 const MIN_HELD_OUT: usize = 20;
 
 fn data_dir() -> PathBuf {
@@ -119,7 +119,9 @@ fn every_language_meets_the_targets() {
 
 #[test]
 fn the_held_out_messages_meet_the_targets_too() {
-    assert_targets(LanguageDetector::all(), "heldout", "held out");
+    // `heldout` was seen once (its README says how); `heldout2` never informed the detector.
+    assert_targets(LanguageDetector::all(), "heldout", "held out, seen once");
+    assert_targets(LanguageDetector::all(), "heldout2", "held out");
 }
 
 #[test]
