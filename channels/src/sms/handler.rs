@@ -18,8 +18,7 @@ use super::keys::message_key;
 use super::verify::{SIGNATURE_HEADER, verify};
 use crate::media::{Auth, MediaClient};
 use crate::push::PushSender;
-use crate::webhook::WebhookError;
-use crate::webhook::{now_rfc3339, require_content_type};
+use crate::webhook::{WebhookError, now_rfc3339, require_content_type};
 use crate::{FetchedFile, FileContent, Inbound, Payload, Receipt, Wire};
 
 /// The empty TwiML answer: acknowledged, nothing to send back.

@@ -19,8 +19,9 @@ use super::verify::{SIGNATURE_HEADER, verify};
 use crate::media::{Auth, MediaClient, MediaError, omitted};
 use crate::push::PushSender;
 use crate::push_support::deliver_all;
-use crate::webhook::{WebhookError, constant_time_eq};
-use crate::webhook::{json_problem, now_rfc3339, require_content_type};
+use crate::webhook::{
+    WebhookError, constant_time_eq, json_problem, now_rfc3339, require_content_type,
+};
 use crate::{FetchedFile, Inbound, Payload, Receipt, Wire};
 
 /// What the handlers of one WhatsApp channel hold.
