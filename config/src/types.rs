@@ -202,6 +202,20 @@ pub enum ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// The `type` the entry was written with.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelConfig::Email(_) => "email",
+            ChannelConfig::Api(_) => "api",
+            ChannelConfig::Slack(_) => "slack",
+            ChannelConfig::Telegram(_) => "telegram",
+            ChannelConfig::Discord(_) => "discord",
+            ChannelConfig::Whatsapp(_) => "whatsapp",
+            ChannelConfig::Sms(_) => "sms",
+            ChannelConfig::Pipe(_) => "pipe",
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             ChannelConfig::Email(e) => &e.name,

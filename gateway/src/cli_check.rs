@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
-use intake_config::{ChannelConfig, Config};
+use intake_config::Config;
 use intake_gateway::redis_setup::{self, Level, SetupReport};
+use intake_gateway::registry;
 
 /// Checks Redis and each channel; exit status 1 when anything failed.
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
@@ -35,46 +36,13 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     for channel in &config.channels {
-        match channel {
-            ChannelConfig::Email(email) => match intake_channels::email::check(email).await {
-                Ok(report) => println!("channel {} (email): ok: {report}", email.name),
-                Err(e) => {
-                    failures += 1;
-                    println!("channel {} (email): FAILED: {e}", email.name);
-                }
-            },
-            ChannelConfig::Telegram(bot) => match intake_channels::telegram::check(bot).await {
-                Ok(report) => println!("channel {} (telegram): ok: {report}", bot.name),
-                Err(e) => {
-                    failures += 1;
-                    println!("channel {} (telegram): FAILED: {e}", bot.name);
-                }
-            },
-            // Push channels have nothing to connect to: the provider (or the MTA) calls us.
-            ChannelConfig::Whatsapp(c) => println!(
-                "channel {} (whatsapp): ok: push, nothing to connect",
-                c.name
-            ),
-            ChannelConfig::Sms(c) => {
-                println!("channel {} (sms): ok: push, nothing to connect", c.name)
+        let (name, kind) = (channel.name(), channel.kind());
+        match registry::check(channel).await {
+            Ok(report) => println!("channel {name} ({kind}): ok: {report}"),
+            Err(e) => {
+                failures += 1;
+                println!("channel {name} ({kind}): FAILED: {e}");
             }
-            ChannelConfig::Pipe(c) => {
-                println!("channel {} (pipe): ok: fed by intake ingest", c.name)
-            }
-            ChannelConfig::Discord(discord) => {
-                match intake_channels::discord::check(discord).await {
-                    Ok(report) => println!("channel {} (discord): ok: {report}", discord.name),
-                    Err(e) => {
-                        failures += 1;
-                        println!("channel {} (discord): FAILED: {e}", discord.name);
-                    }
-                }
-            }
-            // Push channels connect to nothing: the provider calls us.
-            push => println!(
-                "channel {name}: ok: push channel, served at POST /webhooks/{name}",
-                name = push.name()
-            ),
         }
     }
     Ok(if failures == 0 {

@@ -1,8 +1,9 @@
-//! The channel registry: the one place that maps a `[[channels]]` entry to its kind's builder.
-//! Adding a kind adds one line here; everything after `build` (worker, sink, blob store,
-//! conversations, HTTP routes) is the same for every kind.
+//! The channel registry: the one place that maps a `[[channels]]` entry to its kind's builder
+//! (and to its connection check, for `intake check`). Adding a kind adds a line to each match
+//! here; everything after `build` (worker, sink, blob store, conversations, HTTP routes) is the
+//! same for every kind.
 
-use intake_channels::{BuildContext, Built, Channel};
+use intake_channels::{BuildContext, Built, Channel, ChannelError};
 use intake_config::ChannelConfig;
 use tokio::task::JoinSet;
 
@@ -37,6 +38,25 @@ pub fn launch(
                 .fatal
                 .raise(&format!("cannot start channel: {e}")),
         },
+    }
+}
+
+/// What `intake check` says of the channel of `config`: what its connection test found, or,
+/// for a channel nothing connects to, how it is fed.
+pub async fn check(config: &ChannelConfig) -> Result<String, ChannelError> {
+    match config {
+        ChannelConfig::Email(c) => Ok(intake_channels::email::check(c).await?.to_string()),
+        ChannelConfig::Telegram(c) => Ok(intake_channels::telegram::check(c).await?.to_string()),
+        ChannelConfig::Discord(c) => intake_channels::discord::check(c).await,
+        // Push channels connect to nothing: the provider calls us.
+        ChannelConfig::Api(_)
+        | ChannelConfig::Slack(_)
+        | ChannelConfig::Whatsapp(_)
+        | ChannelConfig::Sms(_) => Ok(format!(
+            "push channel, served at POST /webhooks/{}",
+            config.name()
+        )),
+        ChannelConfig::Pipe(_) => Ok("fed by intake ingest".to_string()),
     }
 }
 
