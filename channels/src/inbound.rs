@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use intake_normalizer::case::Source;
+use intake_normalizer::message::FileBytes;
 
 /// One message taken off a channel, not yet acknowledged.
 #[derive(Debug)]
@@ -42,6 +43,22 @@ pub struct Wire {
     /// Files the channel downloaded for this message (a chat photo, a webhook's media),
     /// referenced from `bytes` by their provider id.
     pub files: Vec<FetchedFile>,
+}
+
+impl Wire {
+    /// What the channel fetched for the file it knows by `id`, for the message normalizer: its
+    /// bytes, or why there are none (not fetched at all counts as omitted too).
+    pub fn file_bytes(&self, id: &str) -> FileBytes<'_> {
+        match self.files.iter().find(|f| f.id == id).map(|f| &f.content) {
+            Some(FileContent::Bytes(bytes)) => FileBytes::Fetched(bytes),
+            Some(FileContent::Omitted { reason }) => FileBytes::Omitted {
+                reason: reason.clone(),
+            },
+            None => FileBytes::Omitted {
+                reason: "not fetched".into(),
+            },
+        }
+    }
 }
 
 /// One file a message refers to, as the channel fetched it.

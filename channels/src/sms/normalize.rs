@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use intake_normalizer::case::{Address, Party, PartyKind};
-use intake_normalizer::message::{FileBytes, MessageFile, MessageInput, normalize_message};
+use intake_normalizer::message::{MessageFile, MessageInput, normalize_message};
 use intake_normalizer::{NormalizeError, Normalized};
 
 use super::form::Form;
-use crate::{FetchedFile, FileContent, Normalize, NormalizeContext, SharedPolicy, Wire};
+use crate::{Normalize, NormalizeContext, SharedPolicy, Wire};
 
 #[derive(Debug)]
 pub struct SmsNormalizer {
@@ -40,21 +40,7 @@ impl Normalize for SmsNormalizer {
                     .content_type
                     .unwrap_or("application/octet-stream")
                     .to_string(),
-                content: match wire.files.iter().find(|f| f.id == item.url) {
-                    Some(FetchedFile {
-                        content: FileContent::Bytes(bytes),
-                        ..
-                    }) => FileBytes::Fetched(bytes),
-                    Some(FetchedFile {
-                        content: FileContent::Omitted { reason },
-                        ..
-                    }) => FileBytes::Omitted {
-                        reason: reason.clone(),
-                    },
-                    None => FileBytes::Omitted {
-                        reason: "not fetched".into(),
-                    },
-                },
+                content: wire.file_bytes(item.url),
             })
             .collect();
         let languages = self.shared.languages();

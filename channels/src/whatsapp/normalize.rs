@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use intake_normalizer::case::{Address, Party, PartyKind};
-use intake_normalizer::message::{FileBytes, MessageFile, MessageInput, normalize_message};
+use intake_normalizer::message::{MessageFile, MessageInput, normalize_message};
 use intake_normalizer::{NormalizeError, Normalized};
 
 use super::payload::{Located, Message, Notification};
 use crate::push_support::unix_rfc3339;
-use crate::{FileContent, Normalize, NormalizeContext, SharedPolicy, Wire};
+use crate::{Normalize, NormalizeContext, SharedPolicy, Wire};
 
 #[derive(Debug)]
 pub struct WhatsappNormalizer {
@@ -47,17 +47,7 @@ impl Normalize for WhatsappNormalizer {
                     .unwrap_or("application/octet-stream")
                     .trim()
                     .to_string(),
-                content: match wire.files.iter().find(|f| f.id == media.id) {
-                    Some(file) => match &file.content {
-                        FileContent::Bytes(bytes) => FileBytes::Fetched(bytes),
-                        FileContent::Omitted { reason } => FileBytes::Omitted {
-                            reason: reason.clone(),
-                        },
-                    },
-                    None => FileBytes::Omitted {
-                        reason: "not fetched".into(),
-                    },
-                },
+                content: wire.file_bytes(&media.id),
             })
             .into_iter()
             .collect();
