@@ -7,7 +7,7 @@
 mod load;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -93,12 +93,32 @@ fn describe(r: &PushRun) -> String {
     )
 }
 
-async fn flush(redis: &RedisServer) -> anyhow::Result<()> {
+/// Empties Redis for one side's run and gives it a work dir and a free loopback address.
+async fn fresh_side(
+    redis: &RedisServer,
+    work: &Path,
+    side: &str,
+    run: usize,
+) -> anyhow::Result<(PathBuf, SocketAddr)> {
     let mut conn = redis.connection().await?;
     redis::cmd("FLUSHALL")
         .query_async::<()>(&mut conn)
         .await
-        .context("FLUSHALL")
+        .context("FLUSHALL")?;
+    let dir = work.join(format!("{side}-{run}"));
+    std::fs::create_dir_all(&dir)?;
+    let port = intake_tests::free_port()?;
+    Ok((dir, ([127, 0, 0, 1], port).into()))
+}
+
+/// Fails unless `stream` holds exactly one entry per request.
+async fn expect_entries(redis: &RedisServer, stream: &str, requests: usize) -> anyhow::Result<()> {
+    let xlen = redis.stream_len(stream).await?;
+    anyhow::ensure!(
+        xlen == requests as u64,
+        "{stream} holds {xlen} entries, expected {requests}"
+    );
+    Ok(())
 }
 
 async fn run_intake(
@@ -107,11 +127,7 @@ async fn run_intake(
     work: &Path,
     run: usize,
 ) -> anyhow::Result<PushRun> {
-    flush(redis).await?;
-    let dir = work.join(format!("intake-{run}"));
-    std::fs::create_dir_all(&dir)?;
-    let port = intake_tests::free_port()?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (dir, addr) = fresh_side(redis, work, "intake", run).await?;
     let config = format!(
         "[redis]\nurl = {:?}\n\n[http]\nlisten = \"{addr}\"\n\n[blobs]\ndir = {:?}\n\n[[channels]]\ntype = \"api\"\nname = \"bench\"\nsecret_env = \"API_SECRET\"\n",
         redis.url(),
@@ -155,11 +171,7 @@ async fn run_intake(
     }
     let load =
         load.with_context(|| format!("intake log: {}", dir.join("intake.stderr").display()))?;
-    let xlen = redis.stream_len(CASES).await?;
-    anyhow::ensure!(
-        xlen == requests as u64,
-        "{CASES} holds {xlen} entries, expected {requests}"
-    );
+    expect_entries(redis, CASES, requests).await?;
     std::fs::remove_dir_all(dir.join("blobs")).ok();
     Ok(PushRun {
         side: "intake",
@@ -175,15 +187,11 @@ async fn run_peer(
     work: &Path,
     run: usize,
 ) -> anyhow::Result<PushRun> {
-    flush(redis).await?;
-    let dir = work.join(format!("peer-{run}"));
-    std::fs::create_dir_all(&dir)?;
-    let port = intake_tests::free_port()?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (dir, addr) = fresh_side(redis, work, "peer", run).await?;
     let args = [
         settings.webhook_peer_script.display().to_string(),
         "--port".into(),
-        port.to_string(),
+        addr.port().to_string(),
         "--redis-url".into(),
         redis.url(),
         "--stream".into(),
@@ -208,11 +216,7 @@ async fn run_peer(
     child.terminate()?;
     let (usage, _) = child.finish().await?;
     let load = load.with_context(|| format!("peer log: {}", dir.join("peer.stderr").display()))?;
-    let xlen = redis.stream_len(PEER_STREAM).await?;
-    anyhow::ensure!(
-        xlen == requests as u64,
-        "{PEER_STREAM} holds {xlen} entries, expected {requests}"
-    );
+    expect_entries(redis, PEER_STREAM, requests).await?;
     Ok(PushRun {
         side: "peer",
         run,
