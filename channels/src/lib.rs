@@ -72,6 +72,16 @@ pub trait Channel: Send + 'static {
         std::future::ready(Ok(Vec::new()))
     }
 
+    /// Messages already received and waiting in memory, at most `max`, taken without any I/O.
+    /// The worker calls it just before preparing the next batch, so a message that arrived
+    /// while the previous batch was committed joins the next one instead of waiting a whole
+    /// step more (a push channel's clients wait for their answer meanwhile). The default has
+    /// no such buffer.
+    fn take_buffered(&mut self, max: usize) -> Vec<Inbound> {
+        let _ = max;
+        Vec::new()
+    }
+
     /// A live view of the channel's connection, so /readyz is truthful while `receive` waits
     /// (in IDLE, say) rather than only when a batch arrives. None when the channel has none.
     fn status(&self) -> Option<tokio::sync::watch::Receiver<ChannelStatus>> {

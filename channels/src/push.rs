@@ -216,9 +216,13 @@ impl Channel for PushChannel {
     }
 
     async fn receive_ready(&mut self, max: usize) -> Result<Vec<Inbound>, ChannelError> {
+        Ok(self.take_buffered(max))
+    }
+
+    fn take_buffered(&mut self, max: usize) -> Vec<Inbound> {
         let mut batch = Vec::new();
         self.take_ready(max, &mut batch);
-        Ok(batch)
+        batch
     }
 
     async fn ack(&mut self, receipts: Vec<Receipt>) -> Result<(), ChannelError> {

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::push::PushRefused;
@@ -69,6 +71,28 @@ impl IntoResponse for WebhookError {
             WebhookError::Refused(refused) => return refused.into_response(),
         };
         (status, format!("{self}\n")).into_response()
+    }
+}
+
+/// A webhook request's headers and whole body. The headers are moved out of the request:
+/// axum's `HeaderMap` extractor clones the map, one allocation per header on every request.
+/// The body is read as the `Bytes` extractor reads it, within the route's body limit.
+#[derive(Debug)]
+pub struct Delivery {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Delivery {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let headers = std::mem::take(&mut parts.headers);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Delivery { headers, body })
     }
 }
 

@@ -8,6 +8,7 @@
 //!   before the handler runs, so nothing is verified, parsed or appended and no handler waits
 //!   on a slow client. Both are counted in `intake_webhook_rejections_total`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -24,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// The body limits of one channel's routes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct BodyLimits {
     channel: String,
     max_bytes: u64,
@@ -42,11 +43,16 @@ pub fn limit_routes(name: &str, routes: Router, http: &HttpConfig) -> Router {
     routes
         // The handlers' own extractors would otherwise stop at axum's default of 2 MB.
         .layer(DefaultBodyLimit::max(max))
-        .layer(middleware::from_fn_with_state(limits, read_body))
+        // Shared, not cloned: the state is handed to every request.
+        .layer(middleware::from_fn_with_state(Arc::new(limits), read_body))
 }
 
 /// Reads the whole body within the limits, then hands the request on with the bytes.
-async fn read_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
+async fn read_body(
+    State(limits): State<Arc<BodyLimits>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers

@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Request, header};
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 /// One request to send: path, headers, body.
 pub struct Prepared {
@@ -48,37 +46,11 @@ impl LoadResult {
     }
 }
 
-/// One request as sent: its headers parsed and its body shared, so a retry or the send itself
-/// copies nothing.
-struct Ready {
-    path: String,
-    headers: hyper::HeaderMap,
-    body: Bytes,
-}
-
-impl Ready {
-    fn of(prepared: Prepared, addr: SocketAddr) -> anyhow::Result<Ready> {
-        let mut headers = hyper::HeaderMap::new();
-        headers.insert(header::HOST, addr.to_string().parse()?);
-        headers.insert(header::CONTENT_LENGTH, prepared.body.len().into());
-        for (name, value) in &prepared.headers {
-            headers.insert(
-                header::HeaderName::from_bytes(name.as_bytes())?,
-                value.parse()?,
-            );
-        }
-        Ok(Ready {
-            path: prepared.path,
-            headers,
-            body: Bytes::from(prepared.body),
-        })
-    }
-}
-
 /// Sends `requests` requests made by `make(i)` to `addr` over `connections` connections.
-/// Every request is made (and signed) before the clock starts, as wrk or oha would send
-/// prebuilt requests: the generator shares the machine with the server measured, so what it
-/// spends per request is taken from that server.
+/// Every request is made (signed and written out as HTTP/1.1 bytes) before the clock starts,
+/// and the connections run on one thread of their own with a single-threaded runtime, as wrk
+/// sends prebuilt requests from an event loop per thread: the generator shares the machine
+/// with the server measured, so what it spends per request is taken from that server.
 pub async fn run<F>(
     addr: SocketAddr,
     connections: usize,
@@ -88,9 +60,32 @@ pub async fn run<F>(
 where
     F: Fn(usize) -> Prepared,
 {
-    let ready: Vec<Ready> = (0..requests)
-        .map(|i| Ready::of(make(i), addr))
+    let ready: Vec<Vec<u8>> = (0..requests)
+        .map(|i| encode(&make(i), addr))
         .collect::<anyhow::Result<_>>()?;
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let generated = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("load runtime")
+                .and_then(|runtime| runtime.block_on(drive(addr, connections, ready)));
+            let _ = done.send(generated);
+        })
+        .context("load thread")?;
+    result.await.context("load thread ended")?
+}
+
+/// The generator's event loop: every connection sends the next unsent request until none is
+/// left.
+async fn drive(
+    addr: SocketAddr,
+    connections: usize,
+    ready: Vec<Vec<u8>>,
+) -> anyhow::Result<LoadResult> {
+    let requests = ready.len();
     let ready = Arc::new(ready);
     let next = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicU64::new(0));
@@ -119,20 +114,34 @@ where
     })
 }
 
+/// `prepared` as the bytes of one HTTP/1.1 request on a keep-alive connection.
+fn encode(prepared: &Prepared, addr: SocketAddr) -> anyhow::Result<Vec<u8>> {
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n",
+        prepared.path,
+        prepared.body.len()
+    );
+    for (name, value) in &prepared.headers {
+        anyhow::ensure!(
+            !format!("{name}{value}").contains(['\r', '\n']),
+            "header {name} holds a line break"
+        );
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&prepared.body);
+    Ok(bytes)
+}
+
 async fn connection(
     addr: SocketAddr,
-    ready: &[Ready],
+    ready: &[Vec<u8>],
     next: &AtomicUsize,
     refused: &AtomicU64,
 ) -> anyhow::Result<Vec<Duration>> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("connect {addr}"))?;
-    stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let mut stream = connect(addr).await?;
+    let mut buffer = Vec::with_capacity(4096);
     let mut latencies = Vec::new();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -141,14 +150,13 @@ async fn connection(
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let mut request = Request::post(one.path.as_str()).body(Full::new(one.body.clone()))?;
-            *request.headers_mut() = one.headers.clone();
             let sent = Instant::now();
-            sender.ready().await?;
-            let response = sender.send_request(request).await?;
-            let status = response.status().as_u16();
-            response.into_body().collect().await?;
-            match status {
+            stream.write_all(one).await?;
+            let answer = read_response(&mut stream, &mut buffer).await?;
+            if answer.close {
+                stream = connect(addr).await?;
+            }
+            match answer.status {
                 200 => {
                     latencies.push(sent.elapsed());
                     break;
@@ -161,4 +169,53 @@ async fn connection(
             }
         }
     }
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connect {addr}"))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// What the generator needs of a response.
+struct Answer {
+    status: u16,
+    /// The server closes the connection after this response.
+    close: bool,
+}
+
+/// Reads one response (head, then a `content-length` body) from `stream`. `buffer` keeps
+/// nothing between calls: the client sends its next request only after the answer.
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<Answer> {
+    buffer.clear();
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = response.parse(buffer)? {
+            let status = response.code.context("response without a status")?;
+            let mut length = 0usize;
+            let mut close = false;
+            for h in response.headers.iter() {
+                if h.name.eq_ignore_ascii_case("content-length") {
+                    length = std::str::from_utf8(h.value)?.trim().parse()?;
+                } else if h.name.eq_ignore_ascii_case("connection") {
+                    close = h.value.eq_ignore_ascii_case(b"close");
+                }
+            }
+            while buffer.len() < head + length {
+                read_more(stream, buffer).await?;
+            }
+            return Ok(Answer { status, close });
+        }
+        read_more(stream, buffer).await?;
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<()> {
+    buffer.reserve(4096);
+    let read = stream.read_buf(buffer).await?;
+    anyhow::ensure!(read > 0, "the server closed the connection mid-response");
+    Ok(())
 }

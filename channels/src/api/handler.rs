@@ -15,7 +15,9 @@ use super::keys::delivery_key;
 use super::payload::{ApiMessage, valid_id};
 use super::verify::{Authenticated, Credentials};
 use crate::push::PushSender;
-use crate::webhook::{WebhookError, now_rfc3339, parse_json, require_content_type, unix_now};
+use crate::webhook::{
+    Delivery, WebhookError, now_rfc3339, parse_json, require_content_type, unix_now,
+};
 use crate::{Inbound, Payload, Receipt, Wire};
 
 /// What every request of one api channel needs.
@@ -35,8 +37,7 @@ struct Accepted<'a> {
 
 pub(super) async fn receive(
     State(state): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    body: Bytes,
+    Delivery { headers, body }: Delivery,
 ) -> Response {
     match accept(&state, &headers, body).await {
         Ok(id) => Json(Accepted {

@@ -14,7 +14,9 @@ use super::files::FileFetcher;
 use super::keys::message_key;
 use super::verify::verify;
 use crate::push::PushSender;
-use crate::webhook::{WebhookError, now_rfc3339, parse_json, require_content_type, unix_now};
+use crate::webhook::{
+    Delivery, WebhookError, now_rfc3339, parse_json, require_content_type, unix_now,
+};
 use crate::{Inbound, Payload, Receipt, Wire};
 
 #[derive(Debug)]
@@ -28,8 +30,7 @@ pub(super) struct SlackState {
 
 pub(super) async fn receive(
     State(state): State<Arc<SlackState>>,
-    headers: HeaderMap,
-    body: Bytes,
+    Delivery { headers, body }: Delivery,
 ) -> Response {
     match accept(&state, &headers, body).await {
         Ok(response) => response,

@@ -18,7 +18,7 @@ use super::keys::message_key;
 use super::verify::{SIGNATURE_HEADER, verify};
 use crate::media::{Auth, MediaClient};
 use crate::push::PushSender;
-use crate::webhook::{WebhookError, now_rfc3339, require_content_type};
+use crate::webhook::{Delivery, WebhookError, now_rfc3339, require_content_type};
 use crate::{FetchedFile, FileContent, Inbound, Payload, Receipt, Wire};
 
 /// The empty TwiML answer: acknowledged, nothing to send back.
@@ -44,8 +44,7 @@ pub(crate) fn routes(hook: Hook) -> Router {
 
 async fn inbound_message(
     State(hook): State<Arc<Hook>>,
-    headers: HeaderMap,
-    body: Bytes,
+    Delivery { headers, body }: Delivery,
 ) -> Response {
     match accept(&hook, &headers, body).await {
         Ok(()) => {

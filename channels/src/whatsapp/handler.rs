@@ -20,7 +20,7 @@ use crate::media::{Auth, MediaClient, MediaError, omitted};
 use crate::push::PushSender;
 use crate::push_support::deliver_all;
 use crate::webhook::{
-    WebhookError, constant_time_eq, json_problem, now_rfc3339, require_content_type,
+    Delivery, WebhookError, constant_time_eq, json_problem, now_rfc3339, require_content_type,
 };
 use crate::{FetchedFile, Inbound, Payload, Receipt, Wire};
 
@@ -68,7 +68,10 @@ async fn handshake(State(hook): State<Arc<Hook>>, uri: Uri) -> Response {
     (StatusCode::OK, challenge).into_response()
 }
 
-async fn notification(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn notification(
+    State(hook): State<Arc<Hook>>,
+    Delivery { headers, body }: Delivery,
+) -> Response {
     match accept(&hook, &headers, body).await {
         Ok(count) => {
             tracing::debug!(channel = %hook.name, messages = count, "whatsapp notification acknowledged");

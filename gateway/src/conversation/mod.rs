@@ -17,8 +17,9 @@
 //!   day (by default) the chat's next message opens a new conversation.
 //! - `rate:<sender>:<window>`: messages from a sender in the current fixed window.
 //!
-//! Resolution is one pipelined round trip per batch (all lookups and counters), then one for
-//! the records. A redelivered message resolves the same way: its own id points at the
+//! Resolution is one pipelined round trip per batch (all lookups and counters); the records
+//! are written while the batch is appended, and both are done before anything is acked. A
+//! redelivered message resolves the same way: its own id points at the
 //! conversation recorded the first time.
 
 mod error;
@@ -31,6 +32,11 @@ use intake_normalizer::Case;
 use redis::aio::ConnectionManager;
 
 pub use error::ConversationError;
+
+/// The identities of a batch's cases, to be recorded so later messages find their
+/// conversation.
+#[derive(Debug, Default)]
+pub struct Records(Vec<resolve::Record>);
 
 /// Resolves and records conversations for batches of cases.
 #[derive(Clone)]
@@ -65,9 +71,11 @@ impl ConversationStore {
 
     /// Fills in `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of
     /// every case, in order, so a reply later in the batch finds a message earlier in it.
-    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<(), ConversationError> {
+    /// Returns the cases' identities to record with [`ConversationStore::record`]: written
+    /// beside the append rather than before it, they cost no round trip of their own.
+    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<Records, ConversationError> {
         if cases.is_empty() {
-            return Ok(());
+            return Ok(Records::default());
         }
         let window = self.window_index();
         let plans: Vec<resolve::Plan> = cases
@@ -95,8 +103,17 @@ impl ConversationStore {
             self.loop_threshold,
             self.loop_window,
         );
+        Ok(Records(records))
+    }
+
+    /// Writes what [`ConversationStore::resolve`] returned. Every write is idempotent (a plain
+    /// SET with its lifetime, or SET NX), so a failed call is simply made again.
+    pub async fn record(&mut self, records: &Records) -> Result<(), ConversationError> {
+        if records.0.is_empty() {
+            return Ok(());
+        }
         let mut write = redis::pipe();
-        for record in &records {
+        for record in &records.0 {
             let mut set = redis::cmd("SET");
             set.arg(&record.key)
                 .arg(&record.conversation)
@@ -110,13 +127,10 @@ impl ConversationStore {
             }
             write.add_command(set).ignore();
         }
-        if !records.is_empty() {
-            let () = write
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| ConversationError::from_redis(&e))?;
-        }
-        Ok(())
+        write
+            .query_async::<()>(&mut self.conn)
+            .await
+            .map_err(|e| ConversationError::from_redis(&e))
     }
 
     fn window_index(&self) -> u64 {

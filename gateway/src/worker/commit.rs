@@ -21,7 +21,7 @@ use super::Shutdown;
 use super::pipeline::PreparedBatch;
 use super::prepare::{Document, Prepared};
 use crate::backoff::Backoff;
-use crate::conversation::ConversationStore;
+use crate::conversation::{ConversationStore, Records};
 use crate::health::{APPENDS_PART, Health};
 use crate::sink::{AppendOutcome, Entry, SinkError, StreamSink, Target};
 
@@ -58,12 +58,24 @@ impl CommitStage {
     /// the batch (nothing is acked: the channel redelivers it).
     pub async fn run(&mut self, batch: PreparedBatch) -> Option<Vec<Receipt>> {
         let PreparedBatch { mut items, started } = batch;
-        if !self.resolve_conversations(&mut items).await {
-            return None;
-        }
+        let records = self.resolve_conversations(&mut items).await?;
+        // The records go out while the batch is appended (a round trip saved per batch); both
+        // are done before anything is acked.
+        let recording = self.record_conversations(records);
         let channel = self.channel.name.clone();
-        let (mut entries, receipts): (Vec<_>, Vec<_>) =
+        let (entries, receipts): (Vec<_>, Vec<_>) =
             items.into_iter().map(|p| p.into_entry(&channel)).unzip();
+        let appended = self.append_all(entries, started).await;
+        let recorded = recording.await.unwrap_or(false);
+        if appended && !recorded {
+            tracing::warn!(channel = %self.channel.name, unacked = receipts.len(), "shutdown deadline reached before the conversations were recorded; unacked messages will be redelivered");
+        }
+        (appended && recorded).then_some(receipts)
+    }
+
+    /// Appends `entries`, narrowing to and dead-lettering an entry Redis keeps refusing. False
+    /// when the shutdown deadline abandoned the batch.
+    async fn append_all(&mut self, mut entries: Vec<Entry>, started: Instant) -> bool {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let mut tally = Tally::default();
         let mut strikes = Strikes::default();
@@ -80,7 +92,7 @@ impl CommitStage {
             committed += now;
             if committed == entries.len() {
                 self.finished(&tally, started);
-                return Some(receipts);
+                return true;
             }
             if now > 0 {
                 backoff.reset();
@@ -105,15 +117,35 @@ impl CommitStage {
                 self.health.down(APPENDS_PART, &error.to_string());
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                tracing::warn!(channel = %self.channel.name, unacked = receipts.len(), "shutdown deadline reached; unacked messages will be redelivered");
-                return None;
+                tracing::warn!(channel = %self.channel.name, unacked = entries.len(), "shutdown deadline reached; unacked messages will be redelivered");
+                return false;
             }
         }
     }
 
+    /// Writes `records` in a task of its own, retrying while Redis is unavailable; the task
+    /// ends false when aborted by the shutdown deadline.
+    fn record_conversations(&self, records: Records) -> tokio::task::JoinHandle<bool> {
+        let mut store = self.conversations.clone();
+        let health = self.health.clone();
+        let abort = self.shutdown.abort.clone();
+        tokio::spawn(async move {
+            let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+            loop {
+                match store.record(&records).await {
+                    Ok(()) => return true,
+                    Err(e) => health.down(APPENDS_PART, &e.to_string()),
+                }
+                if !super::sleep(backoff.next_delay(), &abort).await {
+                    return false;
+                }
+            }
+        })
+    }
+
     /// Fills in the conversations of the batch's cases, retrying while Redis is unavailable.
-    /// False when aborted by the shutdown deadline.
-    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> bool {
+    /// Returns what to record; None when aborted by the shutdown deadline.
+    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> Option<Records> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             let mut cases: Vec<_> = prepared
@@ -124,11 +156,11 @@ impl CommitStage {
                 })
                 .collect();
             match self.conversations.resolve(&mut cases).await {
-                Ok(()) => return true,
+                Ok(records) => return Some(records),
                 Err(e) => self.health.down(APPENDS_PART, &e.to_string()),
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                return false;
+                return None;
             }
         }
     }

@@ -147,6 +147,12 @@ impl<C: Channel> ChannelWorker<C> {
                 }
                 (Step::Aborted, _) | (_, Err(Aborted)) => break,
             }
+            // The fetch above ran when the step began; what arrived in memory since then goes
+            // into the batch prepared next rather than one step later.
+            if !stop.is_cancelled() && received.len() < front.batch_max {
+                let room = front.batch_max - received.len();
+                received.extend(front.channel.take_buffered(room));
+            }
         }
         tracing::info!(channel = %front.channel.name(), "channel worker stopped");
     }
