@@ -52,13 +52,29 @@ const OOO_SUBJECT_PREFIXES: &[&str] = &[
     "automatisch antwoord",
 ];
 
-fn starts_with_ooo_prefix(subject_lower: &str) -> bool {
+/// Whether the subject opens with an auto-reply prefix and a colon. Only the subject up to its
+/// first colon is lowercased, since a prefix must be followed by blanks and that colon: spam
+/// subjects run to hundreds of KB, and lowercasing one whole was 1.5 % of the full mix.
+fn starts_with_ooo_prefix(subject: &str) -> bool {
+    let Some(head) = subject
+        .find(':')
+        .and_then(|colon| subject.get(..=colon))
+        .map(str::to_lowercase)
+    else {
+        return false;
+    };
     OOO_SUBJECT_PREFIXES.iter().any(|prefix| {
-        subject_lower.strip_prefix(prefix).is_some_and(|rest| {
+        head.strip_prefix(prefix).is_some_and(|rest| {
             rest.trim_start_matches(|c: char| c.is_whitespace())
                 .starts_with(':')
         })
     })
+}
+
+/// Whether the lowercased subject holds one of [`OOO_SUBJECT_CUES`]; asked only of machine mail.
+fn contains_ooo_cue(subject: &str) -> bool {
+    let lower = subject.to_lowercase();
+    OOO_SUBJECT_CUES.iter().any(|cue| lower.contains(cue))
 }
 
 /// The `report-type` of a multipart/report root (`delivery-status`, `disposition-notification`,
@@ -167,8 +183,8 @@ pub(crate) fn classify(
         class.reasons.push(reason);
         class.bounce = Some(bounce);
     } else {
-        let subject = subject.map(str::to_lowercase).unwrap_or_default();
-        if starts_with_ooo_prefix(&subject) {
+        let subject = subject.unwrap_or_default();
+        if starts_with_ooo_prefix(subject) {
             // "Automatic reply: ..." is what Outlook and its peers write even when a relay
             // stripped the headers; a person's subject does not open that way.
             class.auto_submitted = true;
@@ -177,7 +193,7 @@ pub(crate) fn classify(
                 .reasons
                 .push("out-of-office: subject prefix".to_owned());
         } else if (auto_replied || exchange_generated || vacation)
-            && OOO_SUBJECT_CUES.iter().any(|cue| subject.contains(cue))
+            && contains_ooo_cue(subject)
         {
             class.out_of_office = true;
             class.reasons.push("out-of-office: subject".to_owned());
