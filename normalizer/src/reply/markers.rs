@@ -195,6 +195,7 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
     let Some(first) = lines.get(at) else {
         return false;
     };
+    let first = label_start(first);
     if !FROM_LABELS.iter().any(|label| field_label(first, label)) {
         return false;
     }
@@ -204,6 +205,7 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
         .map(|line| line.trim())
         .filter(|line| !line.is_empty())
         .take(HEADER_LOOKAHEAD)
+        .map(label_start)
         .filter(|line| FIELD_LABELS.iter().any(|label| field_label(line, label)))
         .take(MIN_HEADER_FIELDS)
         .count()
@@ -238,10 +240,15 @@ pub(super) fn is_mobile_signature(line: &str) -> bool {
         })
 }
 
-/// `label` then optional blanks (French puts a space, often no-break, before the colon) and ':'.
-/// Bold markers from HTML-to-text ("*From:*") are skipped.
+/// Where a field label may start: bold markers from HTML-to-text ("*From:*") and blanks are
+/// skipped (once per line, not once per label tried).
+fn label_start(line: &str) -> &str {
+    line.trim_start_matches(|c: char| c == '*' || c.is_whitespace())
+}
+
+/// `line` (from [`label_start`]) is `label` then optional blanks (French puts a space, often
+/// no-break, before the colon) and ':'.
 fn field_label(line: &str, label: &str) -> bool {
-    let line = line.trim_start_matches(|c: char| c == '*' || c.is_whitespace());
     strip_prefix_ci(line, label).is_some_and(|rest| {
         rest.trim_start_matches(|c: char| c == '*' || c.is_whitespace())
             .starts_with(':')
@@ -258,6 +265,18 @@ fn contains_word(hay: &str, word: &str) -> bool {
 
 /// `hay` starts with the lowercase `needle`, compared case-insensitively; the rest of `hay`.
 pub(super) fn strip_prefix_ci<'a>(hay: &'a str, needle: &str) -> Option<&'a str> {
+    // Every line is tried against ~60 needles and nearly all differ in the first byte: when both
+    // first bytes are ASCII, that byte decides without decoding or Unicode lowercasing (which
+    // `same_ci` needs for other letters: the Kelvin sign lowercases to 'k').
+    if let (Some(&h), Some(&n)) = (hay.as_bytes().first(), needle.as_bytes().first())
+        && h.is_ascii()
+        && n.is_ascii()
+        && n != b' '
+        && h != n
+        && h.to_ascii_lowercase() != n
+    {
+        return None;
+    }
     let mut chars = hay.char_indices();
     for n in needle.chars() {
         let (_, h) = chars.next()?;
