@@ -167,6 +167,59 @@ const MOBILE_SIGNATURES: &[(&str, &str)] = &[
 ];
 const MAX_MOBILE_SIGNATURE_BYTES: usize = 64;
 
+/// The ASCII first letters (both cases) of each table's needles. Most lines are prose that
+/// opens with a letter no needle of a table opens with; one bit test then skips the whole table
+/// instead of comparing against each of its ~60 needles. A line opening with a non-ASCII char
+/// is always compared in full ('É', or the Kelvin sign, can match a needle's letter).
+const FROM_FIRST: u128 = first_letters(FROM_LABELS, 0);
+const FIELD_FIRST: u128 = first_letters(FIELD_LABELS, 0);
+const SEPARATOR_FIRST: u128 = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        mask = with_first_letter(mask, SEPARATORS[i].0);
+        i += 1;
+    }
+    mask
+};
+const MOBILE_FIRST: u128 = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < MOBILE_SIGNATURES.len() {
+        mask = with_first_letter(mask, MOBILE_SIGNATURES[i].0);
+        i += 1;
+    }
+    mask
+};
+
+const fn first_letters(needles: &[&str], mut mask: u128) -> u128 {
+    let mut i = 0;
+    while i < needles.len() {
+        mask = with_first_letter(mask, needles[i]);
+        i += 1;
+    }
+    mask
+}
+
+/// `mask` with the needle's first byte added in both cases when it is ASCII; a non-ASCII
+/// first letter needs no bit, since a line opening with ASCII can never match it.
+const fn with_first_letter(mask: u128, needle: &str) -> u128 {
+    match needle.as_bytes().first() {
+        Some(&b) if b.is_ascii() => {
+            mask | 1 << b | 1 << b.to_ascii_lowercase() | 1 << b.to_ascii_uppercase()
+        }
+        _ => mask,
+    }
+}
+
+/// Whether some needle of the table with first-letter `mask` may start `text`.
+fn may_open(mask: u128, text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(&b) if b.is_ascii() => mask & (1 << b) != 0,
+        _ => true,
+    }
+}
+
 /// "On Mon, 1 Jul 2024 at 10:00, Ann <ann@example.com> wrote:", on one line or wrapped over
 /// `first` and `second`. Outside the language's own opening word ("On", "Am", "Den", ...) an
 /// address in the line, or a quote right below it, must vouch that it is not prose.
@@ -196,7 +249,8 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
         return false;
     };
     let first = label_start(first);
-    if !FROM_LABELS.iter().any(|label| field_label(first, label)) {
+    if !may_open(FROM_FIRST, first) || !FROM_LABELS.iter().any(|label| field_label(first, label))
+    {
         return false;
     }
     lines
@@ -206,7 +260,9 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
         .filter(|line| !line.is_empty())
         .take(HEADER_LOOKAHEAD)
         .map(label_start)
-        .filter(|line| FIELD_LABELS.iter().any(|label| field_label(line, label)))
+        .filter(|line| {
+            may_open(FIELD_FIRST, line) && FIELD_LABELS.iter().any(|label| field_label(line, label))
+        })
         .take(MIN_HEADER_FIELDS)
         .count()
         >= MIN_HEADER_FIELDS
@@ -223,9 +279,10 @@ pub(super) fn is_separator(line: &str) -> bool {
         .trim_matches(|c: char| matches!(c, '-' | '_' | '=' | '*' | '#') || c.is_whitespace())
         .trim_end_matches(':')
         .trim_end();
-    SEPARATORS
-        .iter()
-        .any(|(sep, needs_decoration)| (decorated || !needs_decoration) && eq_ci(phrase, sep))
+    may_open(SEPARATOR_FIRST, phrase)
+        && SEPARATORS
+            .iter()
+            .any(|(sep, needs_decoration)| (decorated || !needs_decoration) && eq_ci(phrase, sep))
 }
 
 /// "-- " (RFC 3676 §4.3), and "--" because many clients trim trailing spaces.
@@ -235,6 +292,7 @@ pub(super) fn is_signature_delimiter(line: &str) -> bool {
 
 pub(super) fn is_mobile_signature(line: &str) -> bool {
     line.len() <= MAX_MOBILE_SIGNATURE_BYTES
+        && may_open(MOBILE_FIRST, line)
         && MOBILE_SIGNATURES.iter().any(|(prefix, suffix)| {
             strip_prefix_ci(line, prefix).is_some_and(|rest| ends_with_ci(rest, suffix))
         })
