@@ -80,7 +80,10 @@ fn attribution_span(lines: &[&str], i: usize) -> Option<usize> {
     if first.ends_with(':') {
         return markers::is_attribution(first, None, next_is_quote(lines, i + 1)).then_some(1);
     }
-    let second = lines.get(i + 1).map(|l| l.trim()).filter(|l| !l.is_empty())?;
+    let second = lines
+        .get(i + 1)
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())?;
     (second.ends_with(':')
         && markers::is_attribution(first, Some(second), next_is_quote(lines, i + 2)))
     .then_some(2)

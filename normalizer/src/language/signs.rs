@@ -24,10 +24,8 @@ pub(super) fn count_spellings(word: &str, counts: &mut [u32; SPELLINGS.len()]) {
     // the word's (folded to 64 bits) cannot occur, and is ruled out before any search (the
     // searches were half of detection's cost).
     let present = byte_set(bytes);
-    for (((pattern, at_end, _), needed), count) in SPELLINGS
-        .iter()
-        .zip(SPELLING_BYTES)
-        .zip(counts.iter_mut())
+    for (((pattern, at_end, _), needed), count) in
+        SPELLINGS.iter().zip(SPELLING_BYTES).zip(counts.iter_mut())
     {
         if needed & !present != 0 {
             continue;

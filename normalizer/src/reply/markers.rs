@@ -249,8 +249,7 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
         return false;
     };
     let first = label_start(first);
-    if !may_open(FROM_FIRST, first) || !FROM_LABELS.iter().any(|label| field_label(first, label))
-    {
+    if !may_open(FROM_FIRST, first) || !FROM_LABELS.iter().any(|label| field_label(first, label)) {
         return false;
     }
     lines
