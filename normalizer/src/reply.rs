@@ -77,11 +77,13 @@ fn kept_lines(lines: &[&str]) -> Vec<usize> {
 /// How many lines (1 or 2) the attribution starting at `i` spans, if one does.
 fn attribution_span(lines: &[&str], i: usize) -> Option<usize> {
     let first = lines.get(i)?.trim();
-    let second = lines.get(i + 1).map(|l| l.trim()).filter(|l| !l.is_empty());
     if first.ends_with(':') {
         return markers::is_attribution(first, None, next_is_quote(lines, i + 1)).then_some(1);
     }
-    let second = second?;
+    let second = lines
+        .get(i + 1)
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())?;
     (second.ends_with(':')
         && markers::is_attribution(first, Some(second), next_is_quote(lines, i + 2)))
     .then_some(2)

@@ -52,6 +52,30 @@ pub(crate) fn raw_value<'a>(
     let header = headers
         .iter()
         .find(|h| h.name.as_str().eq_ignore_ascii_case(name))?;
+    header_raw_value(raw, header)
+}
+
+/// [`raw_value`] of each of `names`, found in one pass over the headers: the classifier reads a
+/// dozen names, and walking every header once per name was most of its cost.
+pub(crate) fn first_raw_values<'a, const N: usize>(
+    raw: &'a [u8],
+    headers: &[Header<'_>],
+    names: [&str; N],
+) -> [Option<Cow<'a, str>>; N] {
+    let mut found: [Option<&Header<'_>>; N] = [None; N];
+    for header in headers {
+        let name = header.name.as_str();
+        for (wanted, slot) in names.iter().zip(found.iter_mut()) {
+            if slot.is_none() && name.eq_ignore_ascii_case(wanted) {
+                *slot = Some(header);
+            }
+        }
+    }
+    found.map(|header| header.and_then(|h| header_raw_value(raw, h)))
+}
+
+/// The trimmed raw value of `header`, read from the wire bytes by its offsets.
+fn header_raw_value<'a>(raw: &'a [u8], header: &Header<'_>) -> Option<Cow<'a, str>> {
     let bytes = raw.get(header.offset_start as usize..header.offset_end as usize)?;
     Some(match String::from_utf8_lossy(bytes) {
         Cow::Borrowed(s) => Cow::Borrowed(s.trim()),

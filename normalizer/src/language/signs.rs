@@ -20,7 +20,16 @@ pub(super) fn letter(lower: char) -> Option<usize> {
 /// Adds one to `counts[i]` for every spelling `SPELLINGS[i]` that `word` (lowercase) has.
 pub(super) fn count_spellings(word: &str, counts: &mut [u32; SPELLINGS.len()]) {
     let bytes = word.as_bytes();
-    for ((pattern, at_end, _), count) in SPELLINGS.iter().zip(counts.iter_mut()) {
+    // Most unknown words hold none of the spellings: a spelling whose bytes are not all among
+    // the word's (folded to 64 bits) cannot occur, and is ruled out before any search (the
+    // searches were half of detection's cost).
+    let present = byte_set(bytes);
+    for (((pattern, at_end, _), needed), count) in
+        SPELLINGS.iter().zip(SPELLING_BYTES).zip(counts.iter_mut())
+    {
+        if needed & !present != 0 {
+            continue;
+        }
         let pattern = pattern.as_bytes();
         let found = if *at_end {
             bytes.ends_with(pattern)
@@ -32,6 +41,29 @@ pub(super) fn count_spellings(word: &str, counts: &mut [u32; SPELLINGS.len()]) {
         }
     }
 }
+
+/// The bytes of `bytes` as a 64-bit set (`b % 64`, so a few bytes share a bit): a quick
+/// necessary condition for one byte string to occur in another.
+const fn byte_set(bytes: &[u8]) -> u64 {
+    let mut set = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        set |= 1 << (bytes[i] & 63);
+        i += 1;
+    }
+    set
+}
+
+/// [`byte_set`] of each of [`SPELLINGS`].
+const SPELLING_BYTES: [u64; SPELLINGS.len()] = {
+    let mut sets = [0u64; SPELLINGS.len()];
+    let mut i = 0;
+    while i < SPELLINGS.len() {
+        sets[i] = byte_set(SPELLINGS[i].0.as_bytes());
+        i += 1;
+    }
+    sets
+};
 
 /// Letters that only some of the languages write, and which (by `WORDS` order: en de sv fr es
 /// nl it pt da nb fi pl).

@@ -167,6 +167,59 @@ const MOBILE_SIGNATURES: &[(&str, &str)] = &[
 ];
 const MAX_MOBILE_SIGNATURE_BYTES: usize = 64;
 
+/// The ASCII first letters (both cases) of each table's needles. Most lines are prose that
+/// opens with a letter no needle of a table opens with; one bit test then skips the whole table
+/// instead of comparing against each of its ~60 needles. A line opening with a non-ASCII char
+/// is always compared in full ('É', or the Kelvin sign, can match a needle's letter).
+const FROM_FIRST: u128 = first_letters(FROM_LABELS, 0);
+const FIELD_FIRST: u128 = first_letters(FIELD_LABELS, 0);
+const SEPARATOR_FIRST: u128 = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        mask = with_first_letter(mask, SEPARATORS[i].0);
+        i += 1;
+    }
+    mask
+};
+const MOBILE_FIRST: u128 = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < MOBILE_SIGNATURES.len() {
+        mask = with_first_letter(mask, MOBILE_SIGNATURES[i].0);
+        i += 1;
+    }
+    mask
+};
+
+const fn first_letters(needles: &[&str], mut mask: u128) -> u128 {
+    let mut i = 0;
+    while i < needles.len() {
+        mask = with_first_letter(mask, needles[i]);
+        i += 1;
+    }
+    mask
+}
+
+/// `mask` with the needle's first byte added in both cases when it is ASCII; a non-ASCII
+/// first letter needs no bit, since a line opening with ASCII can never match it.
+const fn with_first_letter(mask: u128, needle: &str) -> u128 {
+    match needle.as_bytes().first() {
+        Some(&b) if b.is_ascii() => {
+            mask | 1 << b | 1 << b.to_ascii_lowercase() | 1 << b.to_ascii_uppercase()
+        }
+        _ => mask,
+    }
+}
+
+/// Whether some needle of the table with first-letter `mask` may start `text`.
+fn may_open(mask: u128, text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(&b) if b.is_ascii() => mask & (1 << b) != 0,
+        _ => true,
+    }
+}
+
 /// "On Mon, 1 Jul 2024 at 10:00, Ann <ann@example.com> wrote:", on one line or wrapped over
 /// `first` and `second`. Outside the language's own opening word ("On", "Am", "Den", ...) an
 /// address in the line, or a quote right below it, must vouch that it is not prose.
@@ -195,7 +248,8 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
     let Some(first) = lines.get(at) else {
         return false;
     };
-    if !FROM_LABELS.iter().any(|label| field_label(first, label)) {
+    let first = label_start(first);
+    if !may_open(FROM_FIRST, first) || !FROM_LABELS.iter().any(|label| field_label(first, label)) {
         return false;
     }
     lines
@@ -204,7 +258,10 @@ pub(super) fn is_header_block(lines: &[&str], at: usize) -> bool {
         .map(|line| line.trim())
         .filter(|line| !line.is_empty())
         .take(HEADER_LOOKAHEAD)
-        .filter(|line| FIELD_LABELS.iter().any(|label| field_label(line, label)))
+        .map(label_start)
+        .filter(|line| {
+            may_open(FIELD_FIRST, line) && FIELD_LABELS.iter().any(|label| field_label(line, label))
+        })
         .take(MIN_HEADER_FIELDS)
         .count()
         >= MIN_HEADER_FIELDS
@@ -221,9 +278,10 @@ pub(super) fn is_separator(line: &str) -> bool {
         .trim_matches(|c: char| matches!(c, '-' | '_' | '=' | '*' | '#') || c.is_whitespace())
         .trim_end_matches(':')
         .trim_end();
-    SEPARATORS
-        .iter()
-        .any(|(sep, needs_decoration)| (decorated || !needs_decoration) && eq_ci(phrase, sep))
+    may_open(SEPARATOR_FIRST, phrase)
+        && SEPARATORS
+            .iter()
+            .any(|(sep, needs_decoration)| (decorated || !needs_decoration) && eq_ci(phrase, sep))
 }
 
 /// "-- " (RFC 3676 §4.3), and "--" because many clients trim trailing spaces.
@@ -233,15 +291,21 @@ pub(super) fn is_signature_delimiter(line: &str) -> bool {
 
 pub(super) fn is_mobile_signature(line: &str) -> bool {
     line.len() <= MAX_MOBILE_SIGNATURE_BYTES
+        && may_open(MOBILE_FIRST, line)
         && MOBILE_SIGNATURES.iter().any(|(prefix, suffix)| {
             strip_prefix_ci(line, prefix).is_some_and(|rest| ends_with_ci(rest, suffix))
         })
 }
 
-/// `label` then optional blanks (French puts a space, often no-break, before the colon) and ':'.
-/// Bold markers from HTML-to-text ("*From:*") are skipped.
+/// Where a field label may start: bold markers from HTML-to-text ("*From:*") and blanks are
+/// skipped (once per line, not once per label tried).
+fn label_start(line: &str) -> &str {
+    line.trim_start_matches(|c: char| c == '*' || c.is_whitespace())
+}
+
+/// `line` (from [`label_start`]) is `label` then optional blanks (French puts a space, often
+/// no-break, before the colon) and ':'.
 fn field_label(line: &str, label: &str) -> bool {
-    let line = line.trim_start_matches(|c: char| c == '*' || c.is_whitespace());
     strip_prefix_ci(line, label).is_some_and(|rest| {
         rest.trim_start_matches(|c: char| c == '*' || c.is_whitespace())
             .starts_with(':')
@@ -258,6 +322,18 @@ fn contains_word(hay: &str, word: &str) -> bool {
 
 /// `hay` starts with the lowercase `needle`, compared case-insensitively; the rest of `hay`.
 pub(super) fn strip_prefix_ci<'a>(hay: &'a str, needle: &str) -> Option<&'a str> {
+    // Every line is tried against ~60 needles and nearly all differ in the first byte: when both
+    // first bytes are ASCII, that byte decides without decoding or Unicode lowercasing (which
+    // `same_ci` needs for other letters: the Kelvin sign lowercases to 'k').
+    if let (Some(&h), Some(&n)) = (hay.as_bytes().first(), needle.as_bytes().first())
+        && h.is_ascii()
+        && n.is_ascii()
+        && n != b' '
+        && h != n
+        && h.to_ascii_lowercase() != n
+    {
+        return None;
+    }
     let mut chars = hay.char_indices();
     for n in needle.chars() {
         let (_, h) = chars.next()?;
