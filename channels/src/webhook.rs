@@ -289,4 +289,18 @@ mod tests {
             Err(WebhookError::UnsupportedMediaType)
         );
     }
+
+    #[tokio::test]
+    async fn a_delivery_holds_the_requests_headers_and_whole_body() {
+        let request = Request::builder()
+            .method("POST")
+            .header("content-type", "application/json")
+            .header("webhook-id", "msg_1")
+            .body(axum::body::Body::from("{\"text\":\"hi\"}"))
+            .unwrap();
+        let Delivery { headers, body } = Delivery::from_request(request, &()).await.unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers["webhook-id"], "msg_1");
+        assert_eq!(&body[..], b"{\"text\":\"hi\"}");
+    }
 }

@@ -18,10 +18,8 @@ use intake_normalizer::dead_letter::DEAD_LETTER_EVENT;
 use intake_normalizer::{Case, DeadLetter};
 
 use super::Shutdown;
-use super::pipeline::PreparedBatch;
-use super::prepare::{Document, Prepared};
+use super::resolve::{Recording, ResolvedBatch};
 use crate::backoff::Backoff;
-use crate::conversation::{ConversationStore, Records};
 use crate::health::{APPENDS_PART, Health};
 use crate::sink::{AppendOutcome, Entry, SinkError, StreamSink, Target};
 
@@ -29,7 +27,6 @@ use crate::sink::{AppendOutcome, Entry, SinkError, StreamSink, Target};
 #[derive(Debug)]
 pub struct CommitStage {
     pub sink: StreamSink,
-    pub conversations: ConversationStore,
     pub health: Health,
     pub shutdown: Shutdown,
     pub channel: ChannelRef,
@@ -53,20 +50,23 @@ struct Strikes {
 }
 
 impl CommitStage {
-    /// Makes every message of `items` durable in the streams, retrying while Redis fails.
-    /// Returns the receipts to ack, in receive order; None when the shutdown deadline abandoned
-    /// the batch (nothing is acked: the channel redelivers it).
-    pub async fn run(&mut self, batch: PreparedBatch) -> Option<Vec<Receipt>> {
-        let PreparedBatch { mut items, started } = batch;
-        let records = self.resolve_conversations(&mut items).await?;
-        // The records go out while the batch is appended (a round trip saved per batch); both
-        // are done before anything is acked.
-        let recording = self.record_conversations(records);
-        let channel = self.channel.name.clone();
-        let (entries, receipts): (Vec<_>, Vec<_>) =
-            items.into_iter().map(|p| p.into_entry(&channel)).unzip();
+    /// Makes every entry of `batch` durable in the streams, retrying while Redis fails, and
+    /// waits for `recording` (its conversation records, written meanwhile). Returns the
+    /// receipts to ack, in receive order; None when the shutdown deadline abandoned the batch
+    /// (nothing is acked: the channel redelivers it).
+    pub async fn run(
+        &mut self,
+        batch: ResolvedBatch,
+        recording: Recording,
+    ) -> Option<Vec<Receipt>> {
+        let ResolvedBatch {
+            entries,
+            receipts,
+            started,
+            ..
+        } = batch;
         let appended = self.append_all(entries, started).await;
-        let recorded = recording.await.unwrap_or(false);
+        let recorded = recording.await;
         if appended && !recorded {
             tracing::warn!(channel = %self.channel.name, unacked = receipts.len(), "shutdown deadline reached before the conversations were recorded; unacked messages will be redelivered");
         }
@@ -119,48 +119,6 @@ impl CommitStage {
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
                 tracing::warn!(channel = %self.channel.name, unacked = entries.len(), "shutdown deadline reached; unacked messages will be redelivered");
                 return false;
-            }
-        }
-    }
-
-    /// Writes `records` in a task of its own, retrying while Redis is unavailable; the task
-    /// ends false when aborted by the shutdown deadline.
-    fn record_conversations(&self, records: Records) -> tokio::task::JoinHandle<bool> {
-        let mut store = self.conversations.clone();
-        let health = self.health.clone();
-        let abort = self.shutdown.abort.clone();
-        tokio::spawn(async move {
-            let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-            loop {
-                match store.record(&records).await {
-                    Ok(()) => return true,
-                    Err(e) => health.down(APPENDS_PART, &e.to_string()),
-                }
-                if !super::sleep(backoff.next_delay(), &abort).await {
-                    return false;
-                }
-            }
-        })
-    }
-
-    /// Fills in the conversations of the batch's cases, retrying while Redis is unavailable.
-    /// Returns what to record; None when aborted by the shutdown deadline.
-    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> Option<Records> {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            let mut cases: Vec<_> = prepared
-                .iter_mut()
-                .filter_map(|p| match &mut p.document {
-                    Document::Case(case) => Some(case.as_mut()),
-                    Document::Json(_) => None,
-                })
-                .collect();
-            match self.conversations.resolve(&mut cases).await {
-                Ok(records) => return Some(records),
-                Err(e) => self.health.down(APPENDS_PART, &e.to_string()),
-            }
-            if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                return None;
             }
         }
     }

@@ -5,13 +5,15 @@
 //! the worker retries from k with capped backoff, acking nothing while Redis is down. The append
 //! script makes every retry safe: a message already appended returns its earlier entry id.
 //!
-//! The stages overlap: while batch N is committed to Redis (and batch N+2 fetched meanwhile) and
-//! then acked, batch N+1 is normalized on the blocking pool. Commits and acks stay in receive
-//! order.
+//! The stages overlap: while batch N is appended (its conversation records written beside it;
+//! batch N+2 fetched meanwhile) and then acked, batch N+1 is normalized on the blocking pool and
+//! then resolved (`resolve.rs`: conversation lookups once N's records are written, cases
+//! serialized). Commits and acks stay in receive order.
 
 mod commit;
 mod pipeline;
 mod prepare;
+mod resolve;
 
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use commit::CommitStage;
 pub use pipeline::{PrepareStage, PreparedBatch};
 pub use prepare::{Document, PrepareContext, Prepared, channel_ref};
+pub use resolve::{Recording, ResolveStage, ResolvedBatch};
 
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;
@@ -43,6 +46,7 @@ pub struct Shutdown {
 pub struct ChannelWorker<C: Channel> {
     front: Front<C>,
     preparer: PrepareStage,
+    resolver: ResolveStage,
 }
 
 /// The side of the worker that talks to the channel and Redis, in receive order.
@@ -88,11 +92,16 @@ impl<C: Channel> ChannelWorker<C> {
                 health: health.clone(),
                 shutdown: shutdown.clone(),
             },
+            resolver: ResolveStage {
+                conversations,
+                health: health.clone(),
+                shutdown: shutdown.clone(),
+                channel: channel_ref.clone(),
+            },
             front: Front {
                 channel,
                 committer: CommitStage {
                     sink,
-                    conversations,
                     health,
                     shutdown,
                     channel: channel_ref,
@@ -115,6 +124,7 @@ impl<C: Channel> ChannelWorker<C> {
         let ChannelWorker {
             mut front,
             preparer,
+            mut resolver,
         } = self;
         let part = part_name(&front.channel);
         if let Some(status) = front.channel.status() {
@@ -123,7 +133,7 @@ impl<C: Channel> ChannelWorker<C> {
         }
         let stop = front.committer.shutdown.stop.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut prepared: Option<PreparedBatch> = None;
+        let mut prepared: Option<ResolvedBatch> = None;
         let mut received: Vec<Inbound> = Vec::new();
         loop {
             if prepared.is_none() && received.is_empty() {
@@ -136,9 +146,21 @@ impl<C: Channel> ChannelWorker<C> {
                     Waited::Stopped => break,
                 }
             }
+            // The batch committed now writes its conversation records while it is appended;
+            // the batch prepared beside it is resolved once they are written.
+            let committing = prepared.take().map(|mut batch| {
+                let recording = resolver.record(std::mem::take(&mut batch.records));
+                (batch, recording)
+            });
+            let recording = committing.as_ref().map(|(_, r)| r.clone());
             let (step, next) = tokio::join!(
-                front.commit_then_fetch(prepared.take(), &part, &stop),
-                prepare_if_any(&preparer, std::mem::take(&mut received)),
+                front.commit_then_fetch(committing, &part, &stop),
+                prepare_if_any(
+                    &preparer,
+                    &mut resolver,
+                    std::mem::take(&mut received),
+                    recording
+                ),
             );
             match (step, next) {
                 (Step::Next(fetched), Ok(next)) => {
@@ -205,7 +227,7 @@ impl<C: Channel> Front<C> {
     /// prepare; the commit (Redis) and the fetch (the channel) overlap too.
     async fn commit_then_fetch(
         &mut self,
-        batch: Option<PreparedBatch>,
+        batch: Option<(ResolvedBatch, Recording)>,
         part: &str,
         stop: &CancellationToken,
     ) -> Step {
@@ -216,7 +238,7 @@ impl<C: Channel> Front<C> {
         } = self;
         let commit = async {
             match batch {
-                Some(batch) => committer.run(batch).await.map(Some),
+                Some((batch, recording)) => committer.run(batch, recording).await.map(Some),
                 None => Some(None),
             }
         };
@@ -263,15 +285,23 @@ impl<C: Channel> Front<C> {
 /// The shutdown deadline abandoned a batch being prepared.
 struct Aborted;
 
-/// Prepares `batch` unless it is empty.
+/// Prepares `batch` unless it is empty, then resolves it once `previous` (the records of the
+/// batch committed meanwhile) is written.
 async fn prepare_if_any(
     preparer: &PrepareStage,
+    resolver: &mut ResolveStage,
     batch: Vec<Inbound>,
-) -> Result<Option<PreparedBatch>, Aborted> {
+    previous: Option<Recording>,
+) -> Result<Option<ResolvedBatch>, Aborted> {
     if batch.is_empty() {
         return Ok(None);
     }
-    preparer.run(batch).await.map(Some).ok_or(Aborted)
+    let prepared = preparer.run(batch).await.ok_or(Aborted)?;
+    resolver
+        .run(prepared, previous)
+        .await
+        .map(Some)
+        .ok_or(Aborted)
 }
 
 /// Sleeps unless `token` is cancelled first; false when cancelled.
