@@ -5,31 +5,16 @@
 //! the files of both builds): it covers every field of every case, decoded attachments included.
 //! With a second argument, a file name of the corpus, prints that message's case JSON instead.
 
-use intake_normalizer::email::{EmailContext, EmailOptions, normalize_email_with};
+mod corpus;
+
+use intake_normalizer::email::{EmailOptions, normalize_email_with};
 use intake_normalizer::sha256_hex;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let show = std::env::args().nth(2);
-    let dir = std::env::args().nth(1).unwrap_or_else(|| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/email").to_owned()
-    });
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "eml") {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    // The same context as corpus_throughput: nothing in the output depends on the clock.
-    let ctx = EmailContext {
-        channel_name: "bench",
-        case_id: "0190b6a0-0000-7000-8000-000000000001",
-        idempotency_key: "email:bench:INBOX:1:1",
-        received_at: "2024-07-01T12:00:00Z",
-        imap: None,
-        raw_sha256: None,
-    };
+    let dir = corpus::dir(std::env::args().nth(1));
+    let paths = corpus::messages(&dir)?;
+    let ctx = corpus::context();
     let options = EmailOptions::default();
     for path in &paths {
         let name = path.file_name().unwrap_or_default().to_string_lossy();

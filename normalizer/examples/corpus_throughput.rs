@@ -6,16 +6,16 @@
 //! Files are read into memory first so only normalization (parse, decode, sanitize, hash) is
 //! timed; the case is serialized too, because the gateway always does that next.
 
+mod corpus;
+
 use std::time::Instant;
 
-use intake_normalizer::email::{EmailContext, EmailOptions, normalize_email_with};
+use intake_normalizer::email::{EmailOptions, normalize_email_with};
 use intake_normalizer::language::LanguageDetector;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/email").to_owned()
-    });
+    let dir = corpus::dir(args.next());
     let rounds: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(20);
     let languages = match args.next() {
         Some(list) => LanguageDetector::only(&list.split(',').collect::<Vec<_>>())?,
@@ -26,22 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..EmailOptions::default()
     };
 
-    let mut messages = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "eml") {
-            messages.push(std::fs::read(&path)?);
-        }
-    }
+    let messages = corpus::messages(&dir)?
+        .iter()
+        .map(std::fs::read)
+        .collect::<Result<Vec<_>, _>>()?;
     let bytes: usize = messages.iter().map(Vec::len).sum();
-    let ctx = EmailContext {
-        channel_name: "bench",
-        case_id: "0190b6a0-0000-7000-8000-000000000001",
-        idempotency_key: "email:bench:INBOX:1:1",
-        received_at: "2024-07-01T12:00:00Z",
-        imap: None,
-        raw_sha256: None,
-    };
+    let ctx = corpus::context();
 
     let (mut ok, mut json_bytes) = (0usize, 0usize);
     let start = Instant::now();

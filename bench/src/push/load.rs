@@ -123,7 +123,7 @@ fn encode(prepared: &Prepared, addr: SocketAddr) -> anyhow::Result<Vec<u8>> {
     );
     for (name, value) in &prepared.headers {
         anyhow::ensure!(
-            !format!("{name}{value}").contains(['\r', '\n']),
+            !name.contains(['\r', '\n']) && !value.contains(['\r', '\n']),
             "header {name} holds a line break"
         );
         head.push_str(&format!("{name}: {value}\r\n"));

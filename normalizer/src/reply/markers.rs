@@ -171,8 +171,8 @@ const MAX_MOBILE_SIGNATURE_BYTES: usize = 64;
 /// opens with a letter no needle of a table opens with; one bit test then skips the whole table
 /// instead of comparing against each of its ~60 needles. A line opening with a non-ASCII char
 /// is always compared in full ('É', or the Kelvin sign, can match a needle's letter).
-const FROM_FIRST: u128 = first_letters(FROM_LABELS, 0);
-const FIELD_FIRST: u128 = first_letters(FIELD_LABELS, 0);
+const FROM_FIRST: u128 = first_letters(FROM_LABELS);
+const FIELD_FIRST: u128 = first_letters(FIELD_LABELS);
 const SEPARATOR_FIRST: u128 = {
     let mut mask = 0;
     let mut i = 0;
@@ -192,7 +192,8 @@ const MOBILE_FIRST: u128 = {
     mask
 };
 
-const fn first_letters(needles: &[&str], mut mask: u128) -> u128 {
+const fn first_letters(needles: &[&str]) -> u128 {
+    let mut mask = 0;
     let mut i = 0;
     while i < needles.len() {
         mask = with_first_letter(mask, needles[i]);
