@@ -105,6 +105,11 @@ async fn fresh_side(
         .query_async::<()>(&mut conn)
         .await
         .context("FLUSHALL")?;
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(&mut conn)
+        .await
+        .context("CONFIG RESETSTAT")?;
     let dir = work.join(format!("{side}-{run}"));
     std::fs::create_dir_all(&dir)?;
     let port = intake_tests::free_port()?;
@@ -172,6 +177,7 @@ async fn run_intake(
     let load =
         load.with_context(|| format!("intake log: {}", dir.join("intake.stderr").display()))?;
     expect_entries(redis, CASES, requests).await?;
+    report_redis_commands(redis, "intake", run).await?;
     std::fs::remove_dir_all(dir.join("blobs")).ok();
     Ok(PushRun {
         side: "intake",
@@ -217,12 +223,29 @@ async fn run_peer(
     let (usage, _) = child.finish().await?;
     let load = load.with_context(|| format!("peer log: {}", dir.join("peer.stderr").display()))?;
     expect_entries(redis, PEER_STREAM, requests).await?;
+    report_redis_commands(redis, "peer", run).await?;
     Ok(PushRun {
         side: "peer",
         run,
         load,
         usage,
     })
+}
+
+/// With `BENCH_REDIS_STATS` set, prints what the side's run cost Redis per command (calls and
+/// microseconds, nested script calls included): where Redis' time per request goes.
+async fn report_redis_commands(redis: &RedisServer, side: &str, run: usize) -> anyhow::Result<()> {
+    if std::env::var_os("BENCH_REDIS_STATS").is_none() {
+        return Ok(());
+    }
+    let mut conn = redis.connection().await?;
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .context("INFO commandstats")?;
+    progress(&format!("redis commands of {side} run {run}:\n{stats}"));
+    Ok(())
 }
 
 /// Waits until `addr` answers HTTP on `path` (any status but a refused connection; Intake's
