@@ -12,6 +12,7 @@ mod bounce_text;
 mod classify;
 mod headers;
 pub mod thread;
+mod transfer;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -36,12 +37,16 @@ pub use thread::{SubjectTag, default_subject_tags};
 /// (`headers::raw_value`). Skipping instead of copying each value out as text (mail-parser's
 /// default) spares a UTF-8 check per header; Received chains are not tokenized either.
 /// Content-Id, -Description and -Location, which `with_mime_headers` would decode, are never
-/// read.
+/// read. The normalizer's own parse ([`parse`]) uses it only as a fallback: [`transfer`]
+/// parses without Content-Transfer-Encoding and decodes the bodies itself.
 pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    parser_without_transfer_encoding().header_text(HeaderName::ContentTransferEncoding)
+});
+
+fn parser_without_transfer_encoding() -> MessageParser {
     MessageParser::new()
         .header_content_type(HeaderName::ContentType)
         .header_content_type(HeaderName::ContentDisposition)
-        .header_text(HeaderName::ContentTransferEncoding)
         .header_date(HeaderName::Date)
         .header_address(HeaderName::From)
         .header_address(HeaderName::Sender)
@@ -52,7 +57,7 @@ pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .header_id(HeaderName::References)
         .header_text(HeaderName::Subject)
         .default_header_ignore()
-});
+}
 
 /// Dead-letter header values are for an operator's eyes: long ones are cut to this many chars.
 const MAX_DEAD_LETTER_HEADER_CHARS: usize = 998;
@@ -224,7 +229,7 @@ pub fn normalize_email_with<'a>(
 /// any other panic escape it, the headers alone still make a case, and the raw blob keeps the
 /// body. The happy path pays nothing for the guard.
 fn parse(raw: &[u8]) -> Result<Message<'_>, NormalizeError> {
-    match catch_unwind(|| PARSER.parse(raw)) {
+    match catch_unwind(|| parse_decoded(raw)) {
         Ok(Some(message)) => Ok(message),
         Ok(None) => Err(unparsable("no header block")),
         Err(_) => match catch_unwind(|| PARSER.parse_headers(raw)) {
@@ -234,6 +239,16 @@ fn parse(raw: &[u8]) -> Result<Message<'_>, NormalizeError> {
                 reason: "mail-parser panicked".to_owned(),
             }),
         },
+    }
+}
+
+/// The parse of [`PARSER`], with base64 bodies decoded by [`transfer`]; parsed again by
+/// [`PARSER`] itself when [`transfer::decode_parts`] cannot promise the same result.
+fn parse_decoded(raw: &[u8]) -> Option<Message<'_>> {
+    let mut message = transfer::PARSER_UNDECODED.parse(raw)?;
+    match transfer::decode_parts(raw, &mut message) {
+        Some(()) => Some(message),
+        None => PARSER.parse(raw),
     }
 }
 
