@@ -55,7 +55,6 @@ fn parser_without_transfer_encoding() -> MessageParser {
         .header_id(HeaderName::MessageId)
         .header_id(HeaderName::InReplyTo)
         .header_id(HeaderName::References)
-        .header_text(HeaderName::Subject)
         .default_header_ignore()
 }
 
@@ -139,9 +138,7 @@ pub fn normalize_email_with<'a>(
         .next();
     let in_reply_to = headers::message_ids(first(HeaderName::InReplyTo));
     let references = headers::message_ids(first(HeaderName::References));
-    let subject = first(HeaderName::Subject)
-        .and_then(HeaderValue::as_text)
-        .and_then(headers::clean);
+    let subject = headers::subject(raw, root_headers);
     let (sender, header_findings) = headers::sender(root_headers);
     let recipients = Recipients {
         to: headers::address_list(first(HeaderName::To)),
@@ -275,12 +272,7 @@ pub fn read_headers(raw: &[u8]) -> BTreeMap<String, String> {
     let values = [
         ("from", headers::render_addresses(first(HeaderName::From))),
         ("to", headers::render_addresses(first(HeaderName::To))),
-        (
-            "subject",
-            first(HeaderName::Subject)
-                .and_then(HeaderValue::as_text)
-                .and_then(headers::clean),
-        ),
+        ("subject", headers::subject(raw, &root.headers)),
         ("date", read_date(raw, &root.headers)),
         (
             "message-id",

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, Address as MpAddress, DateTime, Header, HeaderName, HeaderValue};
 use time::format_description::well_known::Rfc3339;
 
@@ -31,6 +32,39 @@ pub(crate) fn clean(value: &str) -> Option<String> {
         trimmed.to_owned()
     };
     (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// Most bytes of a Subject header that are decoded. A real subject is a line or two; a header
+/// of thousands of encoded words (spam, a test of long headers) would otherwise cost more than
+/// the rest of its message and land whole in every helpdesk title.
+pub(crate) const MAX_SUBJECT_BYTES: usize = 16 * 1024;
+
+/// The first Subject, RFC 2047-decoded and [`clean`]ed. mail-parser skips it (see `PARSER`) so
+/// that only the first [`MAX_SUBJECT_BYTES`] of a longer one are decoded, up to the last line
+/// break within them (an encoded word is not split across folded lines).
+pub(crate) fn subject(raw: &[u8], headers: &[Header<'_>]) -> Option<String> {
+    let header = headers.iter().find(|h| h.name == HeaderName::Subject)?;
+    let start = header.offset_start as usize;
+    let len = (header.offset_end as usize).saturating_sub(start);
+    let value = if len <= MAX_SUBJECT_BYTES {
+        // From the value's start to the end of the message: the parse stops at the header's
+        // end by itself, exactly as mail-parser's own parse of the header does.
+        match MessageStream::new(raw.get(start..)?).parse_unstructured() {
+            HeaderValue::Text(text) => text,
+            _ => return None,
+        }
+    } else {
+        let window = raw.get(start..start + MAX_SUBJECT_BYTES)?;
+        let cut = memchr::memrchr(b'\n', window).unwrap_or(window.len());
+        // The parse returns a value only at a line break that no fold follows.
+        let mut head = window[..cut].to_vec();
+        head.push(b'\n');
+        match MessageStream::new(&head).parse_unstructured() {
+            HeaderValue::Text(text) => Cow::Owned(text.into_owned()),
+            _ => return None,
+        }
+    };
+    clean(&value)
 }
 
 /// The first header of that name. mail-parser's own accessors return the *last* one; the first
@@ -263,4 +297,97 @@ pub(crate) fn render_addresses(value: Option<&HeaderValue<'_>>) -> Option<String
         })
         .collect();
     (!rendered.is_empty()).then(|| rendered.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use mail_parser::MessageParser;
+
+    use super::*;
+
+    /// Subject as mail-parser decodes it when asked to (what the normalizer read before it
+    /// decoded the header itself).
+    fn parsers_subject(raw: &[u8]) -> Option<String> {
+        let message = MessageParser::new()
+            .header_text(HeaderName::Subject)
+            .parse_headers(raw)?;
+        first(&message.parts.first()?.headers, &HeaderName::Subject)
+            .and_then(HeaderValue::as_text)
+            .and_then(clean)
+    }
+
+    fn ours(raw: &[u8]) -> Option<String> {
+        let message = crate::email::PARSER.parse_headers(raw)?;
+        subject(raw, &message.parts.first()?.headers)
+    }
+
+    #[test]
+    fn subject_is_decoded_as_mail_parser_decodes_it() {
+        let raw = b"From: a@example.com\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n =?utf-8?b?YXVz?= Berlin\r\n\tzur\xc3\xbcck\r\nTo: b@example.com\r\n\r\nbody";
+        assert_eq!(ours(raw).as_deref(), Some("Grüßeaus Berlin zurück"));
+        assert_eq!(ours(raw), parsers_subject(raw));
+        assert_eq!(ours(b"Subject: \r\n\r\nx"), None);
+        assert_eq!(ours(b"From: a@example.com\r\n\r\nx"), None);
+        // The last header, no body, no final line break.
+        assert_eq!(
+            ours(b"Subject: hi there"),
+            parsers_subject(b"Subject: hi there")
+        );
+    }
+
+    #[test]
+    fn subject_agrees_with_mail_parser_on_fixtures_and_corpus() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for dir in ["tests/fixtures/email", "../../shared/corpus/email"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+                let Ok(raw) = std::fs::read(&path) else {
+                    continue;
+                };
+                let expected = parsers_subject(&raw);
+                if expected
+                    .as_ref()
+                    .is_some_and(|s| s.len() > MAX_SUBJECT_BYTES / 2)
+                {
+                    continue; // cut by design; checked below
+                }
+                assert_eq!(ours(&raw), expected, "{}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 40, "only {checked} messages checked");
+    }
+
+    #[test]
+    fn a_long_subject_is_cut_at_a_fold_within_the_limit() {
+        let word = "=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_Berlin?=";
+        let folded = vec![word; 2_000].join("\r\n ");
+        let raw = format!("Subject: {folded}\r\nFrom: a@example.com\r\n\r\nbody");
+        let full = parsers_subject(raw.as_bytes()).unwrap_or_default();
+        let cut = ours(raw.as_bytes()).unwrap_or_default();
+        assert!(full.len() > 30_000, "{}", full.len());
+        assert!(
+            !cut.is_empty() && cut.len() < MAX_SUBJECT_BYTES,
+            "{}",
+            cut.len()
+        );
+        // Whole encoded words only: a prefix of the full decode.
+        assert!(full.starts_with(&cut));
+        assert!(
+            cut.ends_with("Grüße aus Berlin"),
+            "{}",
+            &cut[cut.len() - 30..]
+        );
+
+        // One unfolded line: cut at the limit, still a value.
+        let line = "x".repeat(3 * MAX_SUBJECT_BYTES);
+        let raw = format!("Subject: {line}\r\n\r\nbody");
+        let cut = ours(raw.as_bytes()).unwrap_or_default();
+        assert!(cut.len() <= MAX_SUBJECT_BYTES && cut.len() > MAX_SUBJECT_BYTES / 2);
+    }
 }
