@@ -31,13 +31,14 @@ use crate::sha256_hex;
 pub use thread::{SubjectTag, default_subject_tags};
 
 /// One parser for the process; its configuration never changes. It parses only the headers
-/// the normalizer reads (MIME structure, addresses, ids, Date, Subject), so this list must name
-/// every structured header used anywhere here. Every other header is only skipped: it keeps
+/// the normalizer reads (MIME structure, addresses, ids, Date), so this list must name every
+/// structured header used anywhere here. Every other header is only skipped: it keeps
 /// its name and offsets, and the classifier reads it raw from the wire bytes by offset
 /// (`headers::raw_value`). Skipping instead of copying each value out as text (mail-parser's
 /// default) spares a UTF-8 check per header; Received chains are not tokenized either.
 /// Content-Id, -Description and -Location, which `with_mime_headers` would decode, are never
-/// read. The normalizer's own parse ([`parse`]) uses it only as a fallback: [`transfer`]
+/// read. The Subject is skipped too: `headers::subject` decodes at most its first 16 KiB.
+/// The normalizer's own parse ([`parse`]) uses it only as a fallback: [`transfer`]
 /// parses without Content-Transfer-Encoding and decodes the bodies itself.
 pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     parser_without_transfer_encoding().header_text(HeaderName::ContentTransferEncoding)
