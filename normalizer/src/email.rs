@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::panic::catch_unwind;
 use std::sync::LazyLock;
 
-use mail_parser::{HeaderName, HeaderValue, Message, MessageParser};
+use mail_parser::{HeaderName, Message, MessageParser};
 
 use crate::case::{
     Address, Case, ChannelKind, ChannelRef, Event, ImapSource, Recipients, SCHEMA_VERSION, Source,
@@ -31,13 +31,14 @@ use crate::sha256_hex;
 pub use thread::{SubjectTag, default_subject_tags};
 
 /// One parser for the process; its configuration never changes. It parses only the headers
-/// the normalizer reads (MIME structure, addresses, ids, Date), so this list must name every
+/// the normalizer reads (MIME structure, addresses, ids), so this list must name every
 /// structured header used anywhere here. Every other header is only skipped: it keeps
 /// its name and offsets, and the classifier reads it raw from the wire bytes by offset
 /// (`headers::raw_value`). Skipping instead of copying each value out as text (mail-parser's
 /// default) spares a UTF-8 check per header; Received chains are not tokenized either.
 /// Content-Id, -Description and -Location, which `with_mime_headers` would decode, are never
-/// read. The Subject is skipped too: `headers::subject` decodes at most its first 16 KiB.
+/// read. Subject and Date are skipped too: `headers::subject` decodes at most the first 16
+/// KiB of the Subject, `headers::sent_at` parses the Date from its own bytes.
 /// The normalizer's own parse ([`parse`]) uses it only as a fallback: [`transfer`]
 /// parses without Content-Transfer-Encoding and decodes the bodies itself.
 pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
@@ -48,7 +49,6 @@ fn parser_without_transfer_encoding() -> MessageParser {
     MessageParser::new()
         .header_content_type(HeaderName::ContentType)
         .header_content_type(HeaderName::ContentDisposition)
-        .header_date(HeaderName::Date)
         .header_address(HeaderName::From)
         .header_address(HeaderName::Sender)
         .header_address(HeaderName::To)
@@ -145,9 +145,7 @@ pub fn normalize_email_with<'a>(
         to: headers::address_list(first(HeaderName::To)),
         cc: headers::address_list(first(HeaderName::Cc)),
     };
-    let sent_at = first(HeaderName::Date)
-        .and_then(HeaderValue::as_datetime)
-        .and_then(headers::rfc3339);
+    let sent_at = headers::sent_at(raw, root_headers);
     let addressed: Vec<&Address> = recipients.to.iter().chain(&recipients.cc).collect();
     let thread_input = thread::ThreadInput {
         message_id: message_id.as_deref(),
@@ -295,9 +293,7 @@ pub fn read_headers(raw: &[u8]) -> BTreeMap<String, String> {
 
 /// RFC 3339 when the Date parses, else the raw text: an operator still wants to see it.
 fn read_date(raw: &[u8], root: &[mail_parser::Header<'_>]) -> Option<String> {
-    headers::first(root, &HeaderName::Date)
-        .and_then(HeaderValue::as_datetime)
-        .and_then(headers::rfc3339)
+    headers::sent_at(raw, root)
         .or_else(|| headers::raw_value(raw, root, "Date").and_then(|v| headers::clean(&v)))
 }
 

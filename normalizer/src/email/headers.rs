@@ -269,6 +269,19 @@ fn clean_id(id: &str) -> Option<String> {
 
 /// RFC 3339 in the sender's own offset, or `None` for dates that do not exist (Feb 31, hour 25,
 /// year 40000): mail-parser reports whatever digits it found, and `time` validates them.
+/// The first Date header as RFC 3339, parsed from its own bytes. mail-parser skips it (see
+/// `PARSER`): its Date parser, reading a message with bare LF line ends (as an MTA's pipe
+/// delivers them), takes the next header line with a two-letter zone such as `UT`, and that
+/// header (often the Subject) was lost.
+pub(crate) fn sent_at(raw: &[u8], headers: &[Header<'_>]) -> Option<String> {
+    let header = headers.iter().find(|h| h.name == HeaderName::Date)?;
+    let value = raw.get(header.offset_start as usize..header.offset_end as usize)?;
+    match MessageStream::new(value).parse_date() {
+        HeaderValue::DateTime(date) => rfc3339(&date),
+        _ => None,
+    }
+}
+
 pub(crate) fn rfc3339(date: &DateTime) -> Option<String> {
     if !date.is_valid() {
         return None;
@@ -303,19 +316,83 @@ pub(crate) fn render_addresses(value: Option<&HeaderValue<'_>>) -> Option<String
 mod tests {
     use std::path::Path;
 
-    use mail_parser::MessageParser;
-
     use super::*;
 
-    /// Subject as mail-parser decodes it when asked to (what the normalizer read before it
-    /// decoded the header itself).
+    /// Subject as mail-parser decodes it when asked to, with the rest of the normalizer's
+    /// configuration (what the normalizer read before it decoded the header itself). The rest
+    /// matters: with LF line ends, mail-parser's Date parser can take the next line with it.
     fn parsers_subject(raw: &[u8]) -> Option<String> {
-        let message = MessageParser::new()
+        let message = crate::email::parser_without_transfer_encoding()
             .header_text(HeaderName::Subject)
             .parse_headers(raw)?;
         first(&message.parts.first()?.headers, &HeaderName::Subject)
             .and_then(HeaderValue::as_text)
             .and_then(clean)
+    }
+
+    /// Date as mail-parser parses it within the rest of the normalizer's configuration (what
+    /// the normalizer read before it parsed the header itself).
+    fn parsers_date(raw: &[u8]) -> Option<String> {
+        let message = crate::email::parser_without_transfer_encoding()
+            .header_date(HeaderName::Date)
+            .parse_headers(raw)?;
+        first(&message.parts.first()?.headers, &HeaderName::Date)
+            .and_then(HeaderValue::as_datetime)
+            .and_then(rfc3339)
+    }
+
+    fn our_date(raw: &[u8]) -> Option<String> {
+        let message = crate::email::PARSER.parse_headers(raw)?;
+        sent_at(raw, &message.parts.first()?.headers)
+    }
+
+    #[test]
+    fn date_is_parsed_as_mail_parser_parses_it_and_takes_no_other_header() {
+        let (mut checked, mut dated) = (0, 0);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["tests/fixtures/email", "../../shared/corpus/email"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let paths = entries.filter_map(|e| e.ok().map(|e| e.path()));
+            for path in paths.filter(|p| p.extension().is_some_and(|e| e == "eml")) {
+                let Ok(raw) = std::fs::read(&path) else {
+                    continue;
+                };
+                let ours = our_date(&raw);
+                assert_eq!(ours, parsers_date(&raw), "{}", path.display());
+                checked += 1;
+                dated += usize::from(ours.is_some());
+            }
+        }
+        assert!(
+            checked >= 40 && dated * 10 > checked * 8,
+            "{dated} of {checked} dated"
+        );
+
+        for zone in ["UT", "GMT", "+0100", "-0500 (EST)", "Z"] {
+            for eol in ["\n", "\r\n"] {
+                let raw = format!(
+                    "Date: Tue, 22 Jan 2002 14:35:28 {zone}{eol}Subject: hello{eol}\
+                     From: a@example.com{eol}{eol}body"
+                );
+                let what = format!("{zone} {eol:?}");
+                assert_eq!(ours(raw.as_bytes()).as_deref(), Some("hello"), "{what}");
+                let names: Vec<String> = crate::email::PARSER
+                    .parse_headers(raw.as_bytes())
+                    .and_then(|m| m.parts.into_iter().next())
+                    .map(|p| {
+                        p.headers
+                            .iter()
+                            .map(|h| h.name.as_str().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(names, ["Date", "Subject", "From"], "{what}");
+                let date = our_date(raw.as_bytes()).unwrap_or_default();
+                assert!(date.starts_with("2002-01-22T14:35:28"), "{what}: {date}");
+            }
+        }
     }
 
     fn ours(raw: &[u8]) -> Option<String> {
@@ -345,22 +422,28 @@ mod tests {
             let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
                 continue;
             };
-            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let paths = entries.filter_map(|e| e.ok().map(|e| e.path()));
+            for path in paths.filter(|p| p.extension().is_some_and(|e| e == "eml")) {
                 let Ok(raw) = std::fs::read(&path) else {
                     continue;
                 };
-                let expected = parsers_subject(&raw);
-                if expected
-                    .as_ref()
-                    .is_some_and(|s| s.len() > MAX_SUBJECT_BYTES / 2)
-                {
-                    continue; // cut by design; checked below
+                let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+                // Cut inside the header block too: the Subject may then end the input.
+                let cut = raw[..raw.len().min(300)].to_vec();
+                for variant in [raw, lf, cut] {
+                    let expected = parsers_subject(&variant);
+                    if expected
+                        .as_ref()
+                        .is_some_and(|s| s.len() > MAX_SUBJECT_BYTES / 2)
+                    {
+                        continue; // cut by design; checked below
+                    }
+                    assert_eq!(ours(&variant), expected, "{}", path.display());
+                    checked += 1;
                 }
-                assert_eq!(ours(&raw), expected, "{}", path.display());
-                checked += 1;
             }
         }
-        assert!(checked >= 40, "only {checked} messages checked");
+        assert!(checked >= 120, "only {checked} messages checked");
     }
 
     #[test]
