@@ -271,8 +271,8 @@ fn clean_id(id: &str) -> Option<String> {
 /// year 40000): mail-parser reports whatever digits it found, and `time` validates them.
 /// The first Date header as RFC 3339, parsed from its own bytes. mail-parser skips it (see
 /// `PARSER`): its Date parser, reading a message with bare LF line ends (as an MTA's pipe
-/// delivers them), takes the next header line with a two-letter zone such as `UT`, and that
-/// header (often the Subject) was lost.
+/// delivers them), takes the next header line with it when the date ends in a two-letter word
+/// (the obsolete zone `UT`, a stray `AM`), and that header (a From, a Message-ID) was lost.
 pub(crate) fn sent_at(raw: &[u8], headers: &[Header<'_>]) -> Option<String> {
     let header = headers.iter().find(|h| h.name == HeaderName::Date)?;
     let value = raw.get(header.offset_start as usize..header.offset_end as usize)?;
@@ -370,7 +370,7 @@ mod tests {
             "{dated} of {checked} dated"
         );
 
-        for zone in ["UT", "GMT", "+0100", "-0500 (EST)", "Z"] {
+        for zone in ["UT", "GMT", "+0100", "-0500 (EST)", "Z", "AM"] {
             for eol in ["\n", "\r\n"] {
                 let raw = format!(
                     "Date: Tue, 22 Jan 2002 14:35:28 {zone}{eol}Subject: hello{eol}\
@@ -389,8 +389,10 @@ mod tests {
                     })
                     .unwrap_or_default();
                 assert_eq!(names, ["Date", "Subject", "From"], "{what}");
-                let date = our_date(raw.as_bytes()).unwrap_or_default();
-                assert!(date.starts_with("2002-01-22T14:35:28"), "{what}: {date}");
+                if zone != "AM" {
+                    let date = our_date(raw.as_bytes()).unwrap_or_default();
+                    assert!(date.starts_with("2002-01-22T14:35:28"), "{what}: {date}");
+                }
             }
         }
     }
