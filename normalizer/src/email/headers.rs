@@ -397,6 +397,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn with_bare_lf_no_header_takes_the_next_line() {
+        let firsts = ["Date", "Subject", "From", "Message-ID", "X-Mailer"];
+        let nexts = [
+            "To",
+            "Cc",
+            "From",
+            "Subject",
+            "Message-ID",
+            "References",
+            "Content-Type",
+        ];
+        for first_name in firsts {
+            for next in nexts {
+                for word in ["UT", "AM", "GMT", "x"] {
+                    let raw = format!(
+                        "{first_name}: Thu, 20 Jun 2002 05:53:48 {word}\n{next}: v@example.com\n\
+                         X-Last: 1\n\nbody"
+                    );
+                    let message = crate::email::PARSER.parse_headers(raw.as_bytes());
+                    let count = message.map_or(0, |m| m.parts[0].headers.len());
+                    assert_eq!(count, 3, "{raw:?}");
+                }
+            }
+        }
+    }
+
     fn ours(raw: &[u8]) -> Option<String> {
         let message = crate::email::PARSER.parse_headers(raw)?;
         subject(raw, &message.parts.first()?.headers)
