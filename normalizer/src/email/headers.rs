@@ -267,12 +267,10 @@ fn clean_id(id: &str) -> Option<String> {
     clean(id)
 }
 
-/// RFC 3339 in the sender's own offset, or `None` for dates that do not exist (Feb 31, hour 25,
-/// year 40000): mail-parser reports whatever digits it found, and `time` validates them.
 /// The first Date header as RFC 3339, parsed from its own bytes. mail-parser skips it (see
 /// `PARSER`): its Date parser, reading a message with bare LF line ends (as an MTA's pipe
-/// delivers them), takes the next header line with it when the date ends in a two-letter word
-/// (the obsolete zone `UT`, a stray `AM`), and that header (a From, a Message-ID) was lost.
+/// delivers them), can take the next header line with it (seen after dates ending in the
+/// obsolete zone `UT` or a stray `AM`), and that header (a From, a Message-ID) was lost.
 pub(crate) fn sent_at(raw: &[u8], headers: &[Header<'_>]) -> Option<String> {
     let header = headers.iter().find(|h| h.name == HeaderName::Date)?;
     let value = raw.get(header.offset_start as usize..header.offset_end as usize)?;
@@ -282,6 +280,8 @@ pub(crate) fn sent_at(raw: &[u8], headers: &[Header<'_>]) -> Option<String> {
     }
 }
 
+/// RFC 3339 in the sender's own offset, or `None` for dates that do not exist (Feb 31, hour 25,
+/// year 40000): mail-parser reports whatever digits it found, and `time` validates them.
 pub(crate) fn rfc3339(date: &DateTime) -> Option<String> {
     if !date.is_valid() {
         return None;
