@@ -11,6 +11,8 @@ mod bounce;
 mod bounce_text;
 mod classify;
 mod headers;
+#[cfg(test)]
+mod test_messages;
 pub mod thread;
 mod transfer;
 

@@ -314,30 +314,36 @@ pub(crate) fn render_addresses(value: Option<&HeaderValue<'_>>) -> Option<String
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use mail_parser::MessageParser;
 
     use super::*;
+    use crate::email::test_messages::fixtures_and_corpus;
 
-    /// Subject as mail-parser decodes it when asked to, with the rest of the normalizer's
-    /// configuration (what the normalizer read before it decoded the header itself). The rest
-    /// matters: with LF line ends, mail-parser's Date parser can take the next line with it.
+    /// The first `name` header as mail-parser parses it when `configure` names its parser
+    /// within the rest of the normalizer's configuration: what the normalizer read before it
+    /// parsed the header itself. The rest matters: with LF line ends, mail-parser's Date
+    /// parser can take the next line with it.
+    fn parsed_by_mail_parser<'x>(
+        raw: &'x [u8],
+        name: HeaderName<'static>,
+        configure: fn(MessageParser) -> MessageParser,
+    ) -> Option<HeaderValue<'x>> {
+        let message =
+            configure(crate::email::parser_without_transfer_encoding()).parse_headers(raw)?;
+        first(&message.parts.first()?.headers, &name).cloned()
+    }
+
     fn parsers_subject(raw: &[u8]) -> Option<String> {
-        let message = crate::email::parser_without_transfer_encoding()
-            .header_text(HeaderName::Subject)
-            .parse_headers(raw)?;
-        first(&message.parts.first()?.headers, &HeaderName::Subject)
-            .and_then(HeaderValue::as_text)
+        let configure = |p: MessageParser| p.header_text(HeaderName::Subject);
+        parsed_by_mail_parser(raw, HeaderName::Subject, configure)?
+            .as_text()
             .and_then(clean)
     }
 
-    /// Date as mail-parser parses it within the rest of the normalizer's configuration (what
-    /// the normalizer read before it parsed the header itself).
     fn parsers_date(raw: &[u8]) -> Option<String> {
-        let message = crate::email::parser_without_transfer_encoding()
-            .header_date(HeaderName::Date)
-            .parse_headers(raw)?;
-        first(&message.parts.first()?.headers, &HeaderName::Date)
-            .and_then(HeaderValue::as_datetime)
+        let configure = |p: MessageParser| p.header_date(HeaderName::Date);
+        parsed_by_mail_parser(raw, HeaderName::Date, configure)?
+            .as_datetime()
             .and_then(rfc3339)
     }
 
@@ -349,21 +355,11 @@ mod tests {
     #[test]
     fn date_is_parsed_as_mail_parser_parses_it_and_takes_no_other_header() {
         let (mut checked, mut dated) = (0, 0);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["tests/fixtures/email", "../../shared/corpus/email"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                continue;
-            };
-            let paths = entries.filter_map(|e| e.ok().map(|e| e.path()));
-            for path in paths.filter(|p| p.extension().is_some_and(|e| e == "eml")) {
-                let Ok(raw) = std::fs::read(&path) else {
-                    continue;
-                };
-                let ours = our_date(&raw);
-                assert_eq!(ours, parsers_date(&raw), "{}", path.display());
-                checked += 1;
-                dated += usize::from(ours.is_some());
-            }
+        for (path, raw) in fixtures_and_corpus() {
+            let ours = our_date(&raw);
+            assert_eq!(ours, parsers_date(&raw), "{}", path.display());
+            checked += 1;
+            dated += usize::from(ours.is_some());
         }
         assert!(
             checked >= 40 && dated * 10 > checked * 8,
@@ -445,31 +441,21 @@ mod tests {
 
     #[test]
     fn subject_agrees_with_mail_parser_on_fixtures_and_corpus() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for dir in ["tests/fixtures/email", "../../shared/corpus/email"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                continue;
-            };
-            let paths = entries.filter_map(|e| e.ok().map(|e| e.path()));
-            for path in paths.filter(|p| p.extension().is_some_and(|e| e == "eml")) {
-                let Ok(raw) = std::fs::read(&path) else {
-                    continue;
-                };
-                let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
-                // Cut inside the header block too: the Subject may then end the input.
-                let cut = raw[..raw.len().min(300)].to_vec();
-                for variant in [raw, lf, cut] {
-                    let expected = parsers_subject(&variant);
-                    if expected
-                        .as_ref()
-                        .is_some_and(|s| s.len() > MAX_SUBJECT_BYTES / 2)
-                    {
-                        continue; // cut by design; checked below
-                    }
-                    assert_eq!(ours(&variant), expected, "{}", path.display());
-                    checked += 1;
+        for (path, raw) in fixtures_and_corpus() {
+            let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+            // Cut inside the header block too: the Subject may then end the input.
+            let cut = raw[..raw.len().min(300)].to_vec();
+            for variant in [raw, lf, cut] {
+                let expected = parsers_subject(&variant);
+                if expected
+                    .as_ref()
+                    .is_some_and(|s| s.len() > MAX_SUBJECT_BYTES / 2)
+                {
+                    continue; // cut by design; checked below
                 }
+                assert_eq!(ours(&variant), expected, "{}", path.display());
+                checked += 1;
             }
         }
         assert!(checked >= 120, "only {checked} messages checked");

@@ -173,10 +173,9 @@ fn text(content_type: Option<&mail_parser::ContentType<'_>>, bytes: Vec<u8>) -> 
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::email::PARSER;
+    use crate::email::test_messages::fixtures_and_corpus;
 
     /// The message [`decode_parts`] gives, or PARSER's own when it declines, must equal
     /// PARSER's parse: every header, part, offset and body.
@@ -193,26 +192,11 @@ mod tests {
         decoded
     }
 
-    fn messages(dir: &Path) -> Vec<Vec<u8>> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|ext| ext == "eml"))
-            .filter_map(|p| std::fs::read(p).ok())
-            .collect()
-    }
-
     #[test]
     fn decoded_parse_equals_the_parsers_own() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut all = messages(&root.join("tests/fixtures/email"));
-        assert!(!all.is_empty(), "no fixtures");
-        // The shared corpus when it is there (BENCHMARKS.md's full mix).
-        all.extend(messages(&root.join("../../shared/corpus/email")));
+        let all = fixtures_and_corpus();
         let (mut decoded, mut total) = (0, 0);
-        for (i, raw) in all.iter().enumerate() {
+        for (i, (_, raw)) in all.iter().enumerate() {
             let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
             let mut variants = vec![raw.clone(), lf];
             // Cut short anywhere (boundaries lost, base64 groups split) and with bytes changed.
