@@ -72,12 +72,7 @@ impl RedisServer {
     pub async fn wait_for_replicas(&self, n: usize, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            let mut conn = self.connection().await?;
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query_async(&mut conn)
-                .await
-                .context("INFO replication")?;
+            let info = self.info("replication").await?;
             let online = info
                 .lines()
                 .filter(|l| l.starts_with("slave") && l.contains("state=online"))
@@ -145,6 +140,16 @@ impl RedisServer {
             .get_multiplexed_async_connection()
             .await
             .with_context(|| format!("connect to test redis on port {}", self.port))
+    }
+
+    /// The text of `INFO <section>`.
+    pub async fn info(&self, section: &str) -> anyhow::Result<String> {
+        let mut conn = self.connection().await?;
+        redis::cmd("INFO")
+            .arg(section)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("INFO {section}"))
     }
 
     /// SIGKILL and reap: no shutdown, no final save, like a crash.

@@ -238,12 +238,7 @@ async fn report_redis_commands(redis: &RedisServer, side: &str, run: usize) -> a
     if std::env::var_os("BENCH_REDIS_STATS").is_none() {
         return Ok(());
     }
-    let mut conn = redis.connection().await?;
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut conn)
-        .await
-        .context("INFO commandstats")?;
+    let stats = redis.info("commandstats").await?;
     progress(&format!("redis commands of {side} run {run}:\n{stats}"));
     Ok(())
 }
