@@ -17,10 +17,10 @@
 //!   day (by default) the chat's next message opens a new conversation.
 //! - `rate:<sender>:<window>`: messages from a sender in the current fixed window.
 //!
-//! Resolution is one pipelined round trip per batch (all lookups and counters); the records
-//! are written while the batch is appended, and both are done before anything is acked. A
-//! redelivered message resolves the same way: its own id points at the
-//! conversation recorded the first time.
+//! Resolution is one pipelined round trip per batch: the records of the batch before it, then
+//! all its lookups and counters. A batch is acked only once its records are written (by the
+//! next batch's round trip, or alone). A redelivered message resolves the same way: its own id
+//! points at the conversation recorded the first time.
 
 mod error;
 mod resolve;
@@ -69,30 +69,39 @@ impl ConversationStore {
         }
     }
 
-    /// Fills in `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of
-    /// every case, in order, so a reply later in the batch finds a message earlier in it.
-    /// Returns the cases' identities to record with [`ConversationStore::record`]: written
-    /// beside the append rather than before it, they cost no round trip of their own.
-    pub async fn resolve(&mut self, cases: &mut [&mut Case]) -> Result<Records, ConversationError> {
-        if cases.is_empty() {
+    /// Writes `previous` (what resolving the batch before returned), then fills in
+    /// `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of every case,
+    /// in order, so a reply later in the batch finds a message earlier in it. One pipelined
+    /// round trip: Redis runs a connection's commands in order, so the lookups see the records
+    /// written ahead of them, and neither waits for the other's reply. Returns the cases'
+    /// identities, to pass as `previous` with the next batch (or alone).
+    ///
+    /// Every record is idempotent (a plain SET with its lifetime, or SET NX), so a failed call
+    /// is simply made again; only a sender's loop counter may then count the batch twice.
+    pub async fn record_and_resolve(
+        &mut self,
+        previous: &Records,
+        cases: &mut [&mut Case],
+    ) -> Result<Records, ConversationError> {
+        if previous.0.is_empty() && cases.is_empty() {
             return Ok(Records::default());
         }
+        let mut pipe = redis::pipe();
+        self.add_records(&mut pipe, previous);
         let window = self.window_index();
         let plans: Vec<resolve::Plan> = cases
             .iter()
             .map(|case| resolve::Plan::of(case, &self.prefix, window))
             .collect();
-        let mut lookup = redis::pipe();
         for plan in &plans {
             for key in &plan.lookups {
-                lookup.get(key);
+                pipe.get(key);
             }
-            lookup
-                .incr(&plan.rate_key, 1)
+            pipe.incr(&plan.rate_key, 1)
                 .expire(&plan.rate_key, (self.loop_window.as_secs() * 2) as i64)
                 .ignore();
         }
-        let replies: Vec<redis::Value> = lookup
+        let replies: Vec<redis::Value> = pipe
             .query_async(&mut self.conn)
             .await
             .map_err(|e| ConversationError::from_redis(&e))?;
@@ -106,13 +115,8 @@ impl ConversationStore {
         Ok(Records(records))
     }
 
-    /// Writes what [`ConversationStore::resolve`] returned. Every write is idempotent (a plain
-    /// SET with its lifetime, or SET NX), so a failed call is simply made again.
-    pub async fn record(&mut self, records: &Records) -> Result<(), ConversationError> {
-        if records.0.is_empty() {
-            return Ok(());
-        }
-        let mut write = redis::pipe();
+    /// Adds a SET per record to `pipe`, their replies ignored.
+    fn add_records(&self, pipe: &mut redis::Pipeline, records: &Records) {
         for record in &records.0 {
             let mut set = redis::cmd("SET");
             set.arg(&record.key)
@@ -125,12 +129,8 @@ impl ConversationStore {
             if record.keep_existing {
                 set.arg("NX");
             }
-            write.add_command(set).ignore();
+            pipe.add_command(set).ignore();
         }
-        write
-            .query_async::<()>(&mut self.conn)
-            .await
-            .map_err(|e| ConversationError::from_redis(&e))
     }
 
     fn window_index(&self) -> u64 {

@@ -5,10 +5,10 @@
 //! the worker retries from k with capped backoff, acking nothing while Redis is down. The append
 //! script makes every retry safe: a message already appended returns its earlier entry id.
 //!
-//! The stages overlap: while batch N is appended (its conversation records written beside it;
-//! batch N+2 fetched meanwhile) and then acked, batch N+1 is normalized on the blocking pool and
-//! then resolved (`resolve.rs`: conversation lookups once N's records are written, cases
-//! serialized). Commits and acks stay in receive order.
+//! The stages overlap: while batch N is appended and then acked (batch N+3 fetched meanwhile),
+//! batch N+1 is resolved (`resolve.rs`: one round trip that writes N's conversation records and
+//! looks up N+1's, then its cases serialized) and batch N+2 is normalized on the blocking pool.
+//! Commits and acks stay in receive order.
 
 mod commit;
 mod pipeline;
@@ -133,10 +133,13 @@ impl<C: Channel> ChannelWorker<C> {
         }
         let stop = front.committer.shutdown.stop.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut prepared: Option<ResolvedBatch> = None;
+        // Three batches move one stage per step: `resolved` is appended (and acked), `prepared`
+        // is resolved, `received` is normalized.
+        let mut resolved: Option<ResolvedBatch> = None;
+        let mut prepared: Option<PreparedBatch> = None;
         let mut received: Vec<Inbound> = Vec::new();
         loop {
-            if prepared.is_none() && received.is_empty() {
+            if resolved.is_none() && prepared.is_none() && received.is_empty() {
                 if stop.is_cancelled() {
                     break;
                 }
@@ -146,28 +149,26 @@ impl<C: Channel> ChannelWorker<C> {
                     Waited::Stopped => break,
                 }
             }
-            // The batch committed now writes its conversation records while it is appended;
-            // the batch prepared beside it is resolved once they are written.
-            let committing = prepared.take().map(|mut batch| {
-                let recording = resolver.record(std::mem::take(&mut batch.records));
-                (batch, recording)
-            });
-            let recording = committing.as_ref().map(|(_, r)| r.clone());
-            let (step, next) = tokio::join!(
+            // The batch appended now has its conversation records written by the resolve of
+            // the batch behind it (one round trip, sent first), and is acked once both are done.
+            let previous = resolved
+                .as_mut()
+                .map(|batch| std::mem::take(&mut batch.records))
+                .unwrap_or_default();
+            let (recorded, recording) = resolve::recording();
+            let committing = resolved.take().map(|batch| (batch, recording));
+            let (next_resolved, step, next_prepared) = tokio::join!(
+                resolver.run(prepared.take(), previous, recorded),
                 front.commit_then_fetch(committing, &part, &stop),
-                prepare_if_any(
-                    &preparer,
-                    &mut resolver,
-                    std::mem::take(&mut received),
-                    recording
-                ),
+                prepare_if_any(&preparer, std::mem::take(&mut received)),
             );
-            match (step, next) {
-                (Step::Next(fetched), Ok(next)) => {
+            match (step, next_resolved, next_prepared) {
+                (Step::Next(fetched), Ok(next_resolved), Ok(next_prepared)) => {
                     received = fetched;
-                    prepared = next;
+                    resolved = next_resolved;
+                    prepared = next_prepared;
                 }
-                (Step::Aborted, _) | (_, Err(Aborted)) => break,
+                (Step::Aborted, _, _) | (_, Err(Aborted), _) | (_, _, Err(Aborted)) => break,
             }
             // The fetch above ran when the step began; what arrived in memory since then goes
             // into the batch prepared next rather than one step later.
@@ -282,26 +283,18 @@ impl<C: Channel> Front<C> {
     }
 }
 
-/// The shutdown deadline abandoned a batch being prepared.
+/// The shutdown deadline abandoned a batch being prepared or resolved.
 struct Aborted;
 
-/// Prepares `batch` unless it is empty, then resolves it once `previous` (the records of the
-/// batch committed meanwhile) is written.
+/// Prepares `batch` unless it is empty.
 async fn prepare_if_any(
     preparer: &PrepareStage,
-    resolver: &mut ResolveStage,
     batch: Vec<Inbound>,
-    previous: Option<Recording>,
-) -> Result<Option<ResolvedBatch>, Aborted> {
+) -> Result<Option<PreparedBatch>, Aborted> {
     if batch.is_empty() {
         return Ok(None);
     }
-    let prepared = preparer.run(batch).await.ok_or(Aborted)?;
-    resolver
-        .run(prepared, previous)
-        .await
-        .map(Some)
-        .ok_or(Aborted)
+    preparer.run(batch).await.map(Some).ok_or(Aborted)
 }
 
 /// Sleeps unless `token` is cancelled first; false when cancelled.

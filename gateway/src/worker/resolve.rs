@@ -1,10 +1,10 @@
 //! The resolve stage: fills in the conversations of a prepared batch and turns its cases into
-//! stream entries. It runs beside the commit of the batch before, not in it, so a batch's
-//! commit is one round trip (the append, with its conversation records written beside it).
+//! stream entries, in one round trip that also writes the conversation records of the batch
+//! resolved before it (`ConversationStore::record_and_resolve`).
 //!
-//! A batch is resolved only once the records of the batch before it are written: a reply in
-//! batch N+1 to a message in batch N finds N's conversation, as when the two stages ran one
-//! after the other.
+//! It runs beside the append of that batch before, and its round trip is sent first: Redis runs
+//! the records, then the lookups, then the append, so a reply in batch N+1 to a message in
+//! batch N finds N's conversation, and N+1's lookups do not wait for N's append.
 
 use std::time::{Duration, Instant};
 
@@ -12,19 +12,31 @@ use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
 use intake_channels::Receipt;
 use intake_normalizer::case::ChannelRef;
+use tokio::sync::oneshot;
 
 use super::Shutdown;
 use super::pipeline::PreparedBatch;
-use super::prepare::{Document, Prepared};
+use super::prepare::Document;
 use crate::backoff::Backoff;
 use crate::conversation::{ConversationStore, Records};
 use crate::health::{APPENDS_PART, Health};
 use crate::sink::Entry;
 
 /// The writing of one batch's conversation records: true once written, false when the
-/// shutdown deadline abandoned it. Awaited by that batch's commit (before its ack) and by the
-/// next batch's resolve (before its lookups).
+/// shutdown deadline abandoned it. Awaited by that batch's commit before its ack.
 pub type Recording = Shared<BoxFuture<'static, bool>>;
+
+/// Where the resolve stage reports that the records it was given are written.
+#[derive(Debug)]
+pub struct Recorded(oneshot::Sender<bool>);
+
+/// A pair: the resolve stage reports through the first, the commit awaits the second.
+pub fn recording() -> (Recorded, Recording) {
+    let (tx, rx) = oneshot::channel();
+    // Dropped unsent (an aborted step): not written.
+    let written = rx.map(|sent| sent.unwrap_or(false)).boxed().shared();
+    (Recorded(tx), written)
+}
 
 /// A batch ready to append, in receive order.
 #[derive(Debug)]
@@ -47,73 +59,54 @@ pub struct ResolveStage {
 }
 
 impl ResolveStage {
-    /// Resolves `batch` once `previous` (the records of the batch before it) is written,
-    /// retrying while Redis is unavailable. None when the shutdown deadline aborted it.
-    pub async fn run(
+    /// Writes `previous` (the records of the batch before, reporting through `recorded`) and
+    /// resolves `batch`, retrying while Redis is unavailable. Err when the shutdown deadline
+    /// aborted it.
+    pub(super) async fn run(
         &mut self,
-        batch: PreparedBatch,
-        previous: Option<Recording>,
-    ) -> Option<ResolvedBatch> {
-        if let Some(previous) = previous
-            && !previous.await
-        {
-            return None;
-        }
-        let PreparedBatch { mut items, started } = batch;
-        let records = self.resolve_conversations(&mut items).await?;
-        let (entries, receipts) = items
-            .into_iter()
-            .map(|p| p.into_entry(&self.channel.name))
-            .unzip();
-        Some(ResolvedBatch {
-            entries,
-            receipts,
-            records,
-            started,
-        })
-    }
-
-    /// Starts writing `records` in a task of its own, retrying while Redis is unavailable.
-    pub fn record(&self, records: Records) -> Recording {
-        let mut store = self.conversations.clone();
-        let health = self.health.clone();
-        let abort = self.shutdown.abort.clone();
-        let task = tokio::spawn(async move {
-            let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-            loop {
-                match store.record(&records).await {
-                    Ok(()) => return true,
-                    Err(e) => health.down(APPENDS_PART, &e.to_string()),
-                }
-                if !super::sleep(backoff.next_delay(), &abort).await {
-                    return false;
-                }
-            }
-        });
-        task.map(|written| written.unwrap_or(false))
-            .boxed()
-            .shared()
-    }
-
-    /// Fills in the conversations of the batch's cases, retrying while Redis is unavailable.
-    /// Returns what to record; None when aborted by the shutdown deadline.
-    async fn resolve_conversations(&mut self, prepared: &mut [Prepared]) -> Option<Records> {
+        batch: Option<PreparedBatch>,
+        previous: Records,
+        recorded: Recorded,
+    ) -> Result<Option<ResolvedBatch>, super::Aborted> {
+        let (mut items, started) = match batch {
+            Some(PreparedBatch { items, started }) => (items, Some(started)),
+            None => (Vec::new(), None),
+        };
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        loop {
-            let mut cases: Vec<_> = prepared
+        let records = loop {
+            let mut cases: Vec<_> = items
                 .iter_mut()
                 .filter_map(|p| match &mut p.document {
                     Document::Case(case) => Some(case.as_mut()),
                     Document::Json(_) => None,
                 })
                 .collect();
-            match self.conversations.resolve(&mut cases).await {
-                Ok(records) => return Some(records),
+            match self
+                .conversations
+                .record_and_resolve(&previous, &mut cases)
+                .await
+            {
+                Ok(records) => break records,
                 Err(e) => self.health.down(APPENDS_PART, &e.to_string()),
             }
             if !super::sleep(backoff.next_delay(), &self.shutdown.abort).await {
-                return None;
+                let _ = recorded.0.send(false);
+                return Err(super::Aborted);
             }
-        }
+        };
+        let _ = recorded.0.send(true);
+        let Some(started) = started else {
+            return Ok(None);
+        };
+        let (entries, receipts) = items
+            .into_iter()
+            .map(|p| p.into_entry(&self.channel.name))
+            .unzip();
+        Ok(Some(ResolvedBatch {
+            entries,
+            receipts,
+            records,
+            started,
+        }))
     }
 }
