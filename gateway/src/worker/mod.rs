@@ -133,8 +133,10 @@ impl<C: Channel> ChannelWorker<C> {
         }
         let stop = front.committer.shutdown.stop.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        // Three batches move one stage per step: `resolved` is appended (and acked), `prepared`
-        // is resolved, `received` is normalized.
+        // Up to three batches move one stage per step: `resolved` is appended (and acked),
+        // `prepared` is resolved, `received` is normalized. A large batch (a mailbox's) skips
+        // the wait in `prepared`: it is normalized and resolved in one step, so that no more
+        // than two large batches are held at once.
         let mut resolved: Option<ResolvedBatch> = None;
         let mut prepared: Option<PreparedBatch> = None;
         let mut received: Vec<Inbound> = Vec::new();
@@ -157,14 +159,32 @@ impl<C: Channel> ChannelWorker<C> {
                 .unwrap_or_default();
             let (recorded, recording) = resolve::recording();
             let committing = resolved.take().map(|batch| (batch, recording));
+            let large = !pipeline::is_small(&received);
+            // A large batch behind a prepared one waits a step (and nothing is fetched meanwhile).
+            let hold = large && prepared.is_some();
+            let (now, ahead) = match prepared.take() {
+                Some(batch) if large => (Resolve::Prepared(batch), Vec::new()),
+                Some(batch) => (Resolve::Prepared(batch), std::mem::take(&mut received)),
+                None if large => (Resolve::Received(std::mem::take(&mut received)), Vec::new()),
+                None => (Resolve::Nothing, std::mem::take(&mut received)),
+            };
             let (next_resolved, step, next_prepared) = tokio::join!(
-                resolver.run(prepared.take(), previous, recorded),
-                front.commit_then_fetch(committing, &part, &stop),
-                prepare_if_any(&preparer, std::mem::take(&mut received)),
+                async {
+                    let batch = match now {
+                        Resolve::Prepared(batch) => Some(batch),
+                        Resolve::Received(batch) => prepare_if_any(&preparer, batch).await?,
+                        Resolve::Nothing => None,
+                    };
+                    resolver.run(batch, previous, recorded).await
+                },
+                front.commit_then_fetch(committing, &part, &stop, !hold),
+                prepare_if_any(&preparer, ahead),
             );
             match (step, next_resolved, next_prepared) {
                 (Step::Next(fetched), Ok(next_resolved), Ok(next_prepared)) => {
-                    received = fetched;
+                    if !hold {
+                        received = fetched;
+                    }
                     resolved = next_resolved;
                     prepared = next_prepared;
                 }
@@ -223,7 +243,7 @@ impl<C: Channel> Front<C> {
         }
     }
 
-    /// Commits `batch` (if any) while fetching what is already waiting (unless stopped), then
+    /// Commits `batch` (if any) while fetching what is already waiting (if `fetch`, unless stopped), then
     /// acks the batch. Uses only the channel and the commit stage, so it can run beside a
     /// prepare; the commit (Redis) and the fetch (the channel) overlap too.
     async fn commit_then_fetch(
@@ -231,6 +251,7 @@ impl<C: Channel> Front<C> {
         batch: Option<(ResolvedBatch, Recording)>,
         part: &str,
         stop: &CancellationToken,
+        fetch: bool,
     ) -> Step {
         let Front {
             channel,
@@ -244,7 +265,7 @@ impl<C: Channel> Front<C> {
             }
         };
         let fetch = async {
-            if stop.is_cancelled() {
+            if !fetch || stop.is_cancelled() {
                 return Ok(Vec::new());
             }
             channel.receive_ready(*batch_max).await
@@ -281,6 +302,16 @@ impl<C: Channel> Front<C> {
         self.committer.health.down(part, &error.to_string());
         metrics::counter!("intake_channel_errors_total", "channel" => self.channel.name().to_string(), "kind" => error.kind()).increment(1);
     }
+}
+
+/// What the resolve lane of a step works on.
+enum Resolve {
+    /// The batch prepared in the step before.
+    Prepared(PreparedBatch),
+    /// A large batch, prepared first in this step.
+    Received(Vec<Inbound>),
+    /// Nothing: only the records of the batch appended are written.
+    Nothing,
 }
 
 /// The shutdown deadline abandoned a batch being prepared or resolved.

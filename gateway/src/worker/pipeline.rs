@@ -112,13 +112,16 @@ async fn prepare_parallel(
     }
 }
 
-/// A batch carrying less than this many payload bytes is prepared as one chunk: its work is
-/// smaller than what a second blocking task costs to hand out and join (a push batch of
-/// form posts is a few kilobytes).
-const PARALLEL_MIN_BYTES: usize = 64 * 1024;
+/// Below this many payload bytes a batch is small (a push batch of form posts is a few
+/// kilobytes; a mailbox's batch is megabytes):
+/// - it is prepared as one chunk: its work is smaller than what a second blocking task costs
+///   to hand out and join;
+/// - it is resolved a step after it is prepared (`ChannelWorker::run`): holding one more such
+///   batch costs little memory.
+const SMALL_BATCH_BYTES: usize = 64 * 1024;
 
-/// How many chunks to prepare `items` in: one per core, unless the batch is small.
-fn chunks_for(items: &[Inbound]) -> usize {
+/// Whether `items` carry less than [`SMALL_BATCH_BYTES`] of payload.
+pub fn is_small(items: &[Inbound]) -> bool {
     let bytes: usize = items
         .iter()
         .map(|item| match &item.payload {
@@ -126,11 +129,12 @@ fn chunks_for(items: &[Inbound]) -> usize {
             intake_channels::Payload::Rejected(_) => 0,
         })
         .sum();
-    if bytes < PARALLEL_MIN_BYTES {
-        1
-    } else {
-        cores()
-    }
+    bytes < SMALL_BATCH_BYTES
+}
+
+/// How many chunks to prepare `items` in: one per core, unless the batch is small.
+fn chunks_for(items: &[Inbound]) -> usize {
+    if is_small(items) { 1 } else { cores() }
 }
 
 /// The cores this process may use, read once: `available_parallelism` reads the cgroup files
