@@ -1,7 +1,9 @@
 //! The channel worker against an in-memory channel double and a real redis-server: every
 //! message is acked only after it is in the stream, exactly once, also when an ack fails while
 //! the channel keeps its connection (the checkpoint save failed, say) and a batch was fetched
-//! ahead, and when it is stopped mid-stream (it drains what it received and fetches nothing more).
+//! ahead, when it is stopped mid-stream (it drains what it received and fetches nothing more),
+//! and when small batches (held a step between prepare and resolve) and large ones (prepared
+//! and resolved in one step) follow each other.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -114,12 +116,18 @@ impl Channel for FakeChannel {
 }
 
 fn message(i: u64) -> Inbound {
+    padded_message(i, 0)
+}
+
+/// Message `i` with `pad` more bytes of body.
+fn padded_message(i: u64, pad: usize) -> Inbound {
+    let padding = "x".repeat(pad);
     Inbound {
         idempotency_keys: vec![format!("fake:{i}")],
         lookup_keys: 1,
         received_at: "2026-11-22T10:00:00Z".into(),
         payload: Payload::Wire(Wire {
-            bytes: format!("From: c{i}@example.com\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nhello {i}\r\n").into_bytes(),
+            bytes: format!("From: c{i}@example.com\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nhello {i}\r\n{padding}\r\n").into_bytes(),
             ..Wire::default()
         }),
         receipt: Receipt(i),
@@ -235,4 +243,60 @@ async fn stop_drains_what_was_received_and_fetches_nothing_more() {
         log.acked.len() as u64,
         "everything received before the stop is in the stream and acked"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_large_batches_in_any_order_land_in_order_once() {
+    let redis = require_server!(RedisServer::start().await);
+    let blobs = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    // Batches of 10: 1-2 small, 3-4 large (10 x 8 KiB, above the 64 KiB a small batch
+    // carries), 5-6 small, 7 large, 8-10 small. A large batch behind a small one waits a step.
+    let large = |i: u64| (21..=40).contains(&i) || (61..=70).contains(&i);
+    let channel = FakeChannel {
+        queue: (1..=100)
+            .map(|i| padded_message(i, if large(i) { 8 * 1024 } else { 0 }))
+            .collect(),
+        ..FakeChannel::new(0, &log, &redis)
+    };
+    let shutdown = Shutdown::default();
+    let task = tokio::spawn(worker(channel, &redis, blobs.path(), &shutdown).run());
+    intake_tests::wait::wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || async { log.lock().unwrap().acked.len() == 100 },
+    )
+    .await
+    .expect("every message acked");
+    shutdown.stop.cancel();
+    shutdown.abort.cancel();
+    task.await.unwrap();
+
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log.acked,
+        (1..=100).collect::<Vec<_>>(),
+        "acked once each, in order"
+    );
+    let mut acked_so_far = 0u64;
+    for (i, len) in log.stream_len_at_ack.iter().enumerate() {
+        acked_so_far += 10;
+        assert!(
+            *len >= acked_so_far,
+            "ack {i} ran ahead of the stream: {len} < {acked_so_far}"
+        );
+    }
+    // The stream holds them in receive order.
+    let ids: Vec<String> = redis
+        .read_stream("intake:cases")
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, fields)| {
+            let case: serde_json::Value = serde_json::from_str(&fields["case"]).unwrap();
+            case["source"]["message_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (1..=100).map(|i| format!("m{i}@x")).collect();
+    assert_eq!(ids, expected);
 }
