@@ -163,7 +163,15 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 /// Sort key of a path's first segment: known sections in file order, channels by index,
 /// anything else (unknown top-level keys) last, alphabetically.
 fn section_rank(path: &str) -> (usize, usize, String) {
-    const SECTIONS: &[&str] = &["", "redis", "http", "blobs", "conversations", "channels"];
+    const SECTIONS: &[&str] = &[
+        "",
+        "redis",
+        "http",
+        "blobs",
+        "conversations",
+        "runtime",
+        "channels",
+    ];
     let head = path.split('.').next().unwrap_or("");
     let (name, index) = match head.split_once('[') {
         Some((name, rest)) => (name, rest.trim_end_matches(']').parse().unwrap_or(0)),

@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     pub http: RawHttp,
     pub blobs: RawBlobs,
     pub conversations: RawConversations,
+    pub runtime: RawRuntime,
     /// `None` when the key is missing or not an array of tables; an element is `None` when its
     /// `type` is missing or unknown (already reported; its other keys are not looked at).
     pub channels: Option<Vec<Option<RawChannel>>>,
@@ -69,6 +70,11 @@ pub(crate) struct RawConversations {
 }
 
 #[derive(Debug, Default)]
+pub(crate) struct RawRuntime {
+    pub worker_threads: Option<i64>,
+}
+
+#[derive(Debug, Default)]
 pub(crate) struct RawBlobs {
     pub dir: Option<String>,
 }
@@ -96,6 +102,7 @@ impl RawConfig {
         let http = top.take::<Table>("http");
         let blobs = top.take::<Table>("blobs");
         let conversations = top.take::<Table>("conversations");
+        let runtime = top.take::<Table>("runtime");
         let channels = top.take::<Vec<Table>>("channels");
         top.finish();
 
@@ -106,6 +113,7 @@ impl RawConfig {
             conversations: conversations.map_or_else(RawConversations::default, |t| {
                 RawConversations::read(t, errors)
             }),
+            runtime: runtime.map_or_else(RawRuntime::default, |t| RawRuntime::read(t, errors)),
             channels: channels.map(|tables| {
                 let read = |(i, t)| RawChannel::read(t, &format!("channels[{i}]"), errors);
                 tables.into_iter().enumerate().map(read).collect()
@@ -142,6 +150,17 @@ impl RawHttp {
             max_body_bytes: f.take("max_body_bytes"),
             header_timeout: f.take("header_timeout"),
             body_timeout: f.take("body_timeout"),
+        };
+        f.finish();
+        raw
+    }
+}
+
+impl RawRuntime {
+    fn read(table: Table, errors: &mut ConfigErrors) -> RawRuntime {
+        let mut f = Fields::new(table, "runtime", errors);
+        let raw = RawRuntime {
+            worker_threads: f.take("worker_threads"),
         };
         f.finish();
         raw

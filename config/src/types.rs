@@ -39,7 +39,16 @@ pub struct Config {
     pub http: HttpConfig,
     pub blobs: BlobsConfig,
     pub conversations: ConversationsConfig,
+    pub runtime: RuntimeConfig,
     pub channels: Vec<ChannelConfig>,
+}
+
+/// The process's async runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuntimeConfig {
+    /// Threads that run the HTTP server, the channels and the Redis round trips; None: one per
+    /// core. (Normalizing runs on a pool of its own, one chunk per core, either way.)
+    pub worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

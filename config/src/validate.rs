@@ -13,6 +13,7 @@ mod durability;
 mod email;
 mod http;
 mod push;
+mod runtime;
 mod secret;
 mod slack;
 mod telegram;
@@ -51,6 +52,7 @@ pub(crate) fn validate(
         http: http::http(raw.http, errors),
         blobs: blobs(raw.blobs, base_dir, errors),
         conversations: conversations::conversations(raw.conversations, errors),
+        runtime: runtime::runtime(raw.runtime, errors),
         channels: channels(raw.channels, secrets, errors),
     }
 }

@@ -43,6 +43,7 @@ fn minimal_config_gets_every_default() -> Result<(), ConfigErrors> {
     assert_eq!(config.redis.dedupe_ttl, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(config.redis.durability, Durability::Append);
     assert_eq!(config.http.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+    assert_eq!(config.runtime.worker_threads, None, "one per core");
     assert_eq!(config.blobs.dir, PathBuf::from("/var/lib/intake/blobs"));
 
     let email = only_email(&config);
@@ -81,6 +82,9 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
 
         [http]
         listen = "[::]:9000"
+
+        [runtime]
+        worker_threads = 3
 
         [blobs]
         dir = "./data/blobs"
@@ -131,6 +135,7 @@ fn every_key_set() -> Result<(), Box<dyn std::error::Error>> {
         }
     );
     assert_eq!(config.http.listen.to_string(), "[::]:9000");
+    assert_eq!(config.runtime.worker_threads, Some(3));
     assert_eq!(config.blobs.dir, PathBuf::from("./data/blobs"));
 
     let [ChannelConfig::Email(sales), ChannelConfig::Email(billing)] = config.channels.as_slice()

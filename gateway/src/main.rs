@@ -160,7 +160,7 @@ fn main() -> ExitCode {
             config,
             shutdown_deadline,
         } => with_config(&config, Needs::Everything, |config| {
-            runtime()?.block_on(run(config, shutdown_deadline))
+            serving_runtime(config.runtime)?.block_on(run(config, shutdown_deadline))
         }),
         Command::Ingest { config, channel } => cli_ingest::run(&config, &channel),
         Command::Blob {
@@ -221,6 +221,21 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The runtime of `intake run`, with `[runtime] worker_threads` (tokio's default, one per core,
+/// when unset; tokio's own TOKIO_WORKER_THREADS is not read, so a bad value cannot panic).
+fn serving_runtime(
+    config: intake_config::RuntimeConfig,
+) -> anyhow::Result<tokio::runtime::Runtime> {
+    let threads = config
+        .worker_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    tracing::info!(worker_threads = threads, "starting the runtime");
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
         .enable_all()
         .build()?)
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use intake_config::{
     AfterIngest, BlobsConfig, ChannelConfig, Config, ConversationsConfig, Durability, EmailConfig,
-    GroupMessages, HttpConfig, RedisConfig, Secret, TelegramChats, TelegramConfig, TelegramMode,
-    TlsMode,
+    GroupMessages, HttpConfig, RedisConfig, RuntimeConfig, Secret, TelegramChats, TelegramConfig,
+    TelegramMode, TlsMode,
 };
 
 use crate::dovecot::Dovecot;
@@ -61,6 +61,7 @@ pub fn config_with(redis: &RedisServer, blob_dir: &Path, channels: Vec<ChannelCo
             dir: blob_dir.to_path_buf(),
         },
         conversations: ConversationsConfig::default(),
+        runtime: RuntimeConfig::default(),
         channels,
     }
 }
