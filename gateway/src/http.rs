@@ -65,13 +65,18 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
+    let limits = crate::http_server::BodyLimits::new(
+        http,
+        channel_routes.iter().map(|(name, _)| name.clone()),
+    );
     for (name, routes) in channel_routes {
-        let routes = crate::http_server::limit_routes(&name, routes, http);
+        let routes = crate::http_server::limit_routes(routes, http);
         app = app.nest(&format!("/webhooks/{name}"), routes);
     }
     let task = tokio::spawn(crate::http_server::run(
         listener,
         app,
+        limits,
         http.header_timeout,
         stop,
     ));

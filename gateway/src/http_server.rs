@@ -8,51 +8,80 @@
 //!   before the handler runs, so nothing is verified, parsed or appended and no handler waits
 //!   on a slow client. Both are counted in `intake_webhook_rejections_total`.
 
+use std::collections::HashSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use intake_config::HttpConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// The body limits of one channel's routes.
+/// The body limits of the webhook routes (`/webhooks/<channel>`), and the channels served.
 #[derive(Debug)]
-struct BodyLimits {
-    channel: String,
+pub struct BodyLimits {
+    channels: HashSet<String>,
     max_bytes: u64,
     within: Duration,
 }
 
-/// `routes` of channel `name` with the body size and time limits of `http`.
-pub fn limit_routes(name: &str, routes: Router, http: &HttpConfig) -> Router {
-    let limits = BodyLimits {
-        channel: name.to_string(),
-        max_bytes: http.max_body_bytes,
-        within: http.body_timeout,
-    };
-    let max = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
-    routes
-        // The handlers' own extractors would otherwise stop at axum's default of 2 MB.
-        .layer(DefaultBodyLimit::max(max))
-        // Shared, not cloned: the state is handed to every request.
-        .layer(middleware::from_fn_with_state(Arc::new(limits), read_body))
+impl BodyLimits {
+    /// `http`'s limits for the routes of `channels`.
+    pub fn new(http: &HttpConfig, channels: impl IntoIterator<Item = String>) -> Self {
+        BodyLimits {
+            channels: channels.into_iter().collect(),
+            max_bytes: http.max_body_bytes,
+            within: http.body_timeout,
+        }
+    }
+
+    /// The channel whose route `path` is under, if it is one of ours (a label for metrics
+    /// must never come from the request itself).
+    fn channel_of(&self, path: &str) -> Option<&str> {
+        let rest = path.strip_prefix("/webhooks/")?;
+        let name = rest.split('/').next()?;
+        self.channels.get(name).map(String::as_str)
+    }
 }
 
-/// Reads the whole body within the limits, then hands the request on with the bytes.
+/// `routes` of a channel, whose handlers' body extractors may take up to `http`'s limit (they
+/// would otherwise stop at axum's default of 2 MB); the limits themselves are enforced before
+/// the router is called ([`run`]).
+pub fn limit_routes(routes: Router, http: &HttpConfig) -> Router {
+    let max = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
+    routes.layer(DefaultBodyLimit::max(max))
+}
+
+/// Answers one request: a channel's webhook body is read whole within the limits first, then
+/// the router is called. A plain function per connection rather than an axum middleware,
+/// which boxed a future and cloned the inner route on every request.
+async fn serve_request(mut app: Router, limits: &BodyLimits, request: Request) -> Response {
+    let request = match limits.channel_of(request.uri().path()) {
+        Some(channel) => match read_body(channel, limits, request).await {
+            Ok(request) => request,
+            Err(refused) => return refused,
+        },
+        None => request,
+    };
+    match tower_service::Service::call(&mut app, request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The request with its whole body read within the limits, or the refusal to answer with.
 async fn read_body(
-    State(limits): State<Arc<BodyLimits>>,
+    channel: &str,
+    limits: &BodyLimits,
     request: Request,
-    next: Next,
-) -> Response {
+) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -60,45 +89,44 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limits.max_bytes) {
-        return too_large(&limits);
+        return Err(too_large(channel, limits));
     }
     let max = usize::try_from(limits.max_bytes).unwrap_or(usize::MAX);
     let bytes = match tokio::time::timeout(limits.within, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) if is_length_limit(&e) => return too_large(&limits),
+        Ok(Err(e)) if is_length_limit(&e) => return Err(too_large(channel, limits)),
         Ok(Err(_)) => {
             intake_channels::webhook::record(
-                &limits.channel,
+                channel,
                 "body_unreadable",
                 "the request body could not be read",
             );
-            return (
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "the request body could not be read\n",
             )
-                .into_response();
+                .into_response());
         }
         Err(_) => {
             let detail = format!(
                 "the body did not arrive within {}",
                 humantime::format_duration(limits.within)
             );
-            intake_channels::webhook::record(&limits.channel, "body_timeout", &detail);
+            intake_channels::webhook::record(channel, "body_timeout", &detail);
             let mut response = (StatusCode::REQUEST_TIMEOUT, format!("{detail}\n")).into_response();
             response.headers_mut().insert(
                 header::CONNECTION,
                 header::HeaderValue::from_static("close"),
             );
-            return response;
+            return Err(response);
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-fn too_large(limits: &BodyLimits) -> Response {
+fn too_large(channel: &str, limits: &BodyLimits) -> Response {
     let detail = format!("the body exceeds {} bytes", limits.max_bytes);
-    intake_channels::webhook::record(&limits.channel, "too_large", &detail);
+    intake_channels::webhook::record(channel, "too_large", &detail);
     let mut response = (StatusCode::PAYLOAD_TOO_LARGE, format!("{detail}\n")).into_response();
     // The rest of the body is not read: the connection cannot carry another request.
     response.headers_mut().insert(
@@ -124,9 +152,11 @@ fn is_length_limit(error: &axum::Error) -> bool {
 pub async fn run(
     listener: TcpListener,
     app: Router,
+    limits: BodyLimits,
     header_timeout: Duration,
     stop: CancellationToken,
 ) {
+    let limits = Arc::new(limits);
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -145,7 +175,15 @@ pub async fn run(
         };
         // Answers are small and awaited by the client: do not hold them back for Nagle.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let (app, limits) = (app.clone(), limits.clone());
+        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+            let app = app.clone();
+            let limits = limits.clone();
+            async move {
+                let request = request.map(Body::new);
+                Ok::<_, Infallible>(serve_request(app, &limits, request).await)
+            }
+        });
         let stop = stop.clone();
         connections.spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
