@@ -272,7 +272,7 @@ async fn small_and_large_batches_in_any_order_land_in_order_once() {
     shutdown.abort.cancel();
     task.await.unwrap();
 
-    let log = log.lock().unwrap();
+    let log = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(
         log.acked,
         (1..=100).collect::<Vec<_>>(),
