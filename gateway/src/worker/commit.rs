@@ -66,7 +66,8 @@ impl CommitStage {
             ..
         } = batch;
         let appended = self.append_all(entries, started).await;
-        let recorded = recording.await;
+        // Dropped unsent: the step was aborted, so not written.
+        let recorded = recording.await.unwrap_or(false);
         if appended && !recorded {
             tracing::warn!(channel = %self.channel.name, unacked = receipts.len(), "shutdown deadline reached before the conversations were recorded; unacked messages will be redelivered");
         }

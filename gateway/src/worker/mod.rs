@@ -135,8 +135,8 @@ impl<C: Channel> ChannelWorker<C> {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         // Up to three batches move one stage per step: `resolved` is appended (and acked),
         // `prepared` is resolved, `received` is normalized. A large batch (a mailbox's) skips
-        // the wait in `prepared`: it is normalized and resolved in one step, so that no more
-        // than two large batches are held at once.
+        // the wait in `prepared`: it is normalized and resolved in one step, so a mailbox's
+        // batches are held no longer than when every batch went that way (peak RSS).
         let mut resolved: Option<ResolvedBatch> = None;
         let mut prepared: Option<PreparedBatch> = None;
         let mut received: Vec<Inbound> = Vec::new();
@@ -243,9 +243,9 @@ impl<C: Channel> Front<C> {
         }
     }
 
-    /// Commits `batch` (if any) while fetching what is already waiting (if `fetch`, unless stopped), then
-    /// acks the batch. Uses only the channel and the commit stage, so it can run beside a
-    /// prepare; the commit (Redis) and the fetch (the channel) overlap too.
+    /// Commits `batch` (if any) while fetching what is already waiting (if `fetch`, unless
+    /// stopped), then acks the batch. Uses only the channel and the commit stage, so it can run
+    /// beside a prepare; the commit (Redis) and the fetch (the channel) overlap too.
     async fn commit_then_fetch(
         &mut self,
         batch: Option<(ResolvedBatch, Recording)>,

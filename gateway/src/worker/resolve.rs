@@ -4,12 +4,11 @@
 //!
 //! It runs beside the append of that batch before, and its round trip is sent first: Redis runs
 //! the records, then the lookups, then the append, so a reply in batch N+1 to a message in
-//! batch N finds N's conversation, and N+1's lookups do not wait for N's append.
+//! batch N finds N's conversation, and N+1's lookups do not queue behind N's script (their
+//! replies may still come back with the script's: Redis answers what it read in one go).
 
 use std::time::{Duration, Instant};
 
-use futures::FutureExt as _;
-use futures::future::{BoxFuture, Shared};
 use intake_channels::Receipt;
 use intake_normalizer::case::ChannelRef;
 use tokio::sync::oneshot;
@@ -22,9 +21,9 @@ use crate::conversation::{ConversationStore, Records};
 use crate::health::{APPENDS_PART, Health};
 use crate::sink::Entry;
 
-/// The writing of one batch's conversation records: true once written, false when the
-/// shutdown deadline abandoned it. Awaited by that batch's commit before its ack.
-pub type Recording = Shared<BoxFuture<'static, bool>>;
+/// The writing of one batch's conversation records: true once written; false, or dropped
+/// unsent, when the step was aborted. Awaited by that batch's commit before its ack.
+pub type Recording = oneshot::Receiver<bool>;
 
 /// Where the resolve stage reports that the records it was given are written.
 #[derive(Debug)]
@@ -33,9 +32,7 @@ pub struct Recorded(oneshot::Sender<bool>);
 /// A pair: the resolve stage reports through the first, the commit awaits the second.
 pub fn recording() -> (Recorded, Recording) {
     let (tx, rx) = oneshot::channel();
-    // Dropped unsent (an aborted step): not written.
-    let written = rx.map(|sent| sent.unwrap_or(false)).boxed().shared();
-    (Recorded(tx), written)
+    (Recorded(tx), rx)
 }
 
 /// A batch ready to append, in receive order.
