@@ -171,36 +171,37 @@ fn worker(
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
-    let redis = require_server!(RedisServer::start().await);
+/// Runs a worker on `channel` until `log` shows `n` acks, then stops it; returns the log.
+async fn run_until_acked(
+    channel: FakeChannel,
+    redis: &RedisServer,
+    log: &Arc<Mutex<Log>>,
+    n: usize,
+) -> Log {
     let blobs = tempfile::tempdir().unwrap();
-    let log = Arc::new(Mutex::new(Log::default()));
-    let channel = FakeChannel {
-        fail_next_ack: true,
-        ..FakeChannel::new(100, &log, &redis)
-    };
     let shutdown = Shutdown::default();
-    let task = tokio::spawn(worker(channel, &redis, blobs.path(), &shutdown).run());
+    let task = tokio::spawn(worker(channel, redis, blobs.path(), &shutdown).run());
     intake_tests::wait::wait_until(
         Duration::from_secs(30),
         Duration::from_millis(50),
-        || async { log.lock().unwrap().acked.len() == 100 },
+        || async { log.lock().unwrap().acked.len() == n },
     )
     .await
-    .expect("every message acked despite the failed ack");
+    .expect("every message acked");
     shutdown.stop.cancel();
     shutdown.abort.cancel();
     task.await.unwrap();
+    std::mem::take(&mut *log.lock().unwrap())
+}
 
-    assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 100);
-    let log = log.lock().unwrap();
+/// Messages 1..=n acked once each, in order, in batches of 10, each ack after its messages
+/// were in the stream.
+fn assert_acked_in_order_behind_the_stream(log: &Log, n: u64) {
     assert_eq!(
         log.acked,
-        (1..=100).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>(),
         "acked once each, in order"
     );
-    // Every ack came after its messages were in the stream.
     let mut acked_so_far = 0u64;
     for (i, len) in log.stream_len_at_ack.iter().enumerate() {
         acked_so_far += 10;
@@ -209,6 +210,19 @@ async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
             "ack {i} ran ahead of the stream: {len} < {acked_so_far}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_follow_the_stream_and_a_failed_ack_loses_nothing() {
+    let redis = require_server!(RedisServer::start().await);
+    let log = Arc::new(Mutex::new(Log::default()));
+    let channel = FakeChannel {
+        fail_next_ack: true,
+        ..FakeChannel::new(100, &log, &redis)
+    };
+    let log = run_until_acked(channel, &redis, &log, 100).await;
+    assert_eq!(redis.stream_len("intake:cases").await.unwrap(), 100);
+    assert_acked_in_order_behind_the_stream(&log, 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +262,6 @@ async fn stop_drains_what_was_received_and_fetches_nothing_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_and_large_batches_in_any_order_land_in_order_once() {
     let redis = require_server!(RedisServer::start().await);
-    let blobs = tempfile::tempdir().unwrap();
     let log = Arc::new(Mutex::new(Log::default()));
     // Batches of 10: 1-2 small, 3-4 large (10 x 8 KiB, above the 64 KiB a small batch
     // carries), 5-6 small, 7 large, 8-10 small. A large batch behind a small one waits a step.
@@ -259,33 +272,8 @@ async fn small_and_large_batches_in_any_order_land_in_order_once() {
             .collect(),
         ..FakeChannel::new(0, &log, &redis)
     };
-    let shutdown = Shutdown::default();
-    let task = tokio::spawn(worker(channel, &redis, blobs.path(), &shutdown).run());
-    intake_tests::wait::wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(50),
-        || async { log.lock().unwrap().acked.len() == 100 },
-    )
-    .await
-    .expect("every message acked");
-    shutdown.stop.cancel();
-    shutdown.abort.cancel();
-    task.await.unwrap();
-
-    let log = std::mem::take(&mut *log.lock().unwrap());
-    assert_eq!(
-        log.acked,
-        (1..=100).collect::<Vec<_>>(),
-        "acked once each, in order"
-    );
-    let mut acked_so_far = 0u64;
-    for (i, len) in log.stream_len_at_ack.iter().enumerate() {
-        acked_so_far += 10;
-        assert!(
-            *len >= acked_so_far,
-            "ack {i} ran ahead of the stream: {len} < {acked_so_far}"
-        );
-    }
+    let log = run_until_acked(channel, &redis, &log, 100).await;
+    assert_acked_in_order_behind_the_stream(&log, 100);
     // The stream holds them in receive order.
     let ids: Vec<String> = redis
         .read_stream("intake:cases")
