@@ -46,8 +46,8 @@ pub struct Config {
 /// The process's async runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RuntimeConfig {
-    /// Threads that run the HTTP server, the channels and the Redis round trips; None: one per
-    /// core. (Normalizing runs on a pool of its own, one chunk per core, either way.)
+    /// Threads that run the HTTP server and the rest; None: one per core. (Each channel worker
+    /// has a thread of its own, and normalizing large batches a pool of its own.)
     pub worker_threads: Option<usize>,
 }
 

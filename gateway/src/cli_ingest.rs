@@ -114,6 +114,7 @@ async fn ingest(config: Config, pipe: PipeConfig, raw: Vec<u8>, size: u64) -> an
         ingest: health.ingest(),
     };
     let mut launcher = Launcher {
+        redis: config.redis.clone(),
         sink: StreamSink::new(conn.clone(), &config.redis),
         conversations: ConversationStore::new(
             conn,

@@ -4,7 +4,7 @@
 //! same for every kind.
 
 use intake_channels::{BuildContext, Built, Channel, ChannelError};
-use intake_config::ChannelConfig;
+use intake_config::{ChannelConfig, RedisConfig};
 use tokio::task::JoinSet;
 
 use crate::blobs::BlobStore;
@@ -12,7 +12,7 @@ use crate::checkpoint::RedisCheckpoints;
 use crate::conversation::ConversationStore;
 use crate::health::Health;
 use crate::sink::StreamSink;
-use crate::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref};
+use crate::worker::{ChannelWorker, PrepareContext, Shutdown, channel_ref, spawn_on_own_thread};
 
 /// Builds the channel of `config` and hands it to `launcher`.
 pub fn launch(
@@ -60,9 +60,12 @@ pub async fn check(config: &ChannelConfig) -> Result<String, ChannelError> {
     }
 }
 
-/// Starts one worker per built channel and collects the channels' HTTP routes.
+/// Starts one worker per built channel, each on a thread and a Redis connection of its own
+/// (`worker/thread.rs`), and collects the channels' HTTP routes.
 #[derive(Debug)]
 pub struct Launcher {
+    /// Each worker connects with it.
+    pub redis: RedisConfig,
     pub sink: StreamSink,
     pub conversations: ConversationStore,
     pub blobs: BlobStore,
@@ -74,7 +77,8 @@ pub struct Launcher {
 }
 
 impl Launcher {
-    /// Spawns the worker that drives `built.channel`.
+    /// Spawns the worker that drives `built.channel`. A worker that cannot start (the OS
+    /// refused a thread) raises the fatal signal: the process stops rather than run without it.
     pub fn launch<C: Channel>(&mut self, built: Built<C>) {
         let name = built.channel.name().to_string();
         let prepare = PrepareContext {
@@ -83,18 +87,31 @@ impl Launcher {
             normalizer: built.normalizer,
         };
         if let Some(routes) = built.routes {
-            self.routes.push((name, routes));
+            self.routes.push((name.clone(), routes));
         }
+        // Connected lazily, from the worker's thread: its replies are read there.
+        let conn = match crate::redis_conn::connect(&self.redis) {
+            Ok(conn) => conn,
+            Err(e) => return self.cannot_start(&name, &e.to_string()),
+        };
         let worker = ChannelWorker::new(
             built.channel,
-            self.sink.clone(),
-            self.conversations.clone(),
+            self.sink.with_connection(conn.clone()),
+            self.conversations.with_connection(conn),
             prepare,
             self.health.clone(),
             self.shutdown.clone(),
             built.batch_max,
         )
         .with_poison_after(built.poison_after);
-        self.workers.spawn(worker.run());
+        if let Err(e) = spawn_on_own_thread(&mut self.workers, &name, worker.run()) {
+            self.cannot_start(&name, &e.to_string());
+        }
+    }
+
+    fn cannot_start(&self, channel: &str, detail: &str) {
+        self.shutdown.fatal.raise(&format!(
+            "cannot start the worker of channel {channel}: {detail}"
+        ));
     }
 }

@@ -75,6 +75,7 @@ impl Gateway {
         let sink = StreamSink::new(conn.clone(), &config.redis);
         check_redis_setup(sink.clone()).await?;
         let mut launcher = Launcher {
+            redis: config.redis.clone(),
             sink,
             conversations: ConversationStore::new(
                 conn.clone(),

@@ -72,6 +72,7 @@ async fn rig(redis: &RedisServer, limits: PushLimits) -> Rig {
     let blobs = tempfile::tempdir().unwrap();
     let (channel, sender) = push_channel(ChannelKind::Webhook, "form", health.ingest(), limits);
     let mut launcher = Launcher {
+        redis: redis_config.clone(),
         sink: StreamSink::new(conn.clone(), &redis_config),
         conversations: ConversationStore::new(
             conn.clone(),

@@ -69,6 +69,14 @@ impl ConversationStore {
         }
     }
 
+    /// The same store on another connection (a worker's own: `worker/thread.rs`).
+    pub fn with_connection(&self, conn: ConnectionManager) -> Self {
+        ConversationStore {
+            conn,
+            ..self.clone()
+        }
+    }
+
     /// Writes `previous` (what resolving the batch before returned), then fills in
     /// `conversation` (key, is_new, hints with used/reason) and `loop_suspect` of every case,
     /// in order, so a reply later in the batch finds a message earlier in it. One pipelined

@@ -48,6 +48,15 @@ impl StreamSink {
         }
     }
 
+    /// The same sink on another connection (a worker's own: `worker/thread.rs`), sharing
+    /// what was learned of the server's setup.
+    pub fn with_connection(&self, conn: ConnectionManager) -> Self {
+        StreamSink {
+            conn,
+            ..self.clone()
+        }
+    }
+
     /// Reads and judges the server's setup now instead of before the first append; a setup
     /// that could lose or duplicate entries is `SetupRefused`.
     pub async fn check_setup(&mut self) -> Result<(), SinkError> {

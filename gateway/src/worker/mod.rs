@@ -5,15 +5,16 @@
 //! the worker retries from k with capped backoff, acking nothing while Redis is down. The append
 //! script makes every retry safe: a message already appended returns its earlier entry id.
 //!
-//! The stages overlap: while batch N is appended and then acked (batch N+3 fetched meanwhile),
-//! batch N+1 is resolved (`resolve.rs`: one round trip that writes N's conversation records and
-//! looks up N+1's, then its cases serialized) and batch N+2 is normalized on the blocking pool.
-//! Commits and acks stay in receive order.
+//! The stages overlap: while batch N is appended and then acked (batch N+2 fetched meanwhile),
+//! batch N+1 is normalized (`pipeline.rs`) and resolved (`resolve.rs`: one round trip that
+//! writes N's conversation records and looks up N+1's, then its cases serialized). Commits and
+//! acks stay in receive order. Each worker runs on a thread of its own (`thread.rs`).
 
 mod commit;
 mod pipeline;
 mod prepare;
 mod resolve;
+mod thread;
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ pub use commit::CommitStage;
 pub use pipeline::{PrepareStage, PreparedBatch};
 pub use prepare::{Document, PrepareContext, Prepared, channel_ref};
 pub use resolve::{Recording, ResolveStage, ResolvedBatch};
+pub use thread::spawn_on_own_thread;
 
 use crate::backoff::Backoff;
 use crate::conversation::ConversationStore;
@@ -133,15 +135,12 @@ impl<C: Channel> ChannelWorker<C> {
         }
         let stop = front.committer.shutdown.stop.clone();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        // Up to three batches move one stage per step: `resolved` is appended (and acked),
-        // `prepared` is resolved, `received` is normalized. A large batch (a mailbox's) skips
-        // the wait in `prepared`: it is normalized and resolved in one step, so a mailbox's
-        // batches are held no longer than when every batch went that way (peak RSS).
+        // Two batches move one stage per step: `resolved` is appended (and acked) while
+        // `received` is normalized and resolved.
         let mut resolved: Option<ResolvedBatch> = None;
-        let mut prepared: Option<PreparedBatch> = None;
         let mut received: Vec<Inbound> = Vec::new();
         loop {
-            if resolved.is_none() && prepared.is_none() && received.is_empty() {
+            if resolved.is_none() && received.is_empty() {
                 if stop.is_cancelled() {
                     break;
                 }
@@ -159,39 +158,25 @@ impl<C: Channel> ChannelWorker<C> {
                 .unwrap_or_default();
             let (recorded, recording) = resolve::recording();
             let committing = resolved.take().map(|batch| (batch, recording));
-            let large = !pipeline::is_small(&received);
-            // A large batch behind a prepared one waits a step (and nothing is fetched meanwhile).
-            let hold = large && prepared.is_some();
-            let (now, ahead) = match prepared.take() {
-                Some(batch) if large => (Resolve::Prepared(batch), Vec::new()),
-                Some(batch) => (Resolve::Prepared(batch), std::mem::take(&mut received)),
-                None if large => (Resolve::Received(std::mem::take(&mut received)), Vec::new()),
-                None => (Resolve::Nothing, std::mem::take(&mut received)),
-            };
-            let (next_resolved, step, next_prepared) = tokio::join!(
+            let batch = std::mem::take(&mut received);
+            // The resolve lane is polled first: a small batch is normalized inline and its
+            // round trip sent before the append's.
+            let (next_resolved, step) = tokio::join!(
                 async {
-                    let batch = match now {
-                        Resolve::Prepared(batch) => Some(batch),
-                        Resolve::Received(batch) => prepare_if_any(&preparer, batch).await?,
-                        Resolve::Nothing => None,
-                    };
+                    let batch = prepare_if_any(&preparer, batch).await?;
                     resolver.run(batch, previous, recorded).await
                 },
-                front.commit_then_fetch(committing, &part, &stop, !hold),
-                prepare_if_any(&preparer, ahead),
+                front.commit_then_fetch(committing, &part, &stop),
             );
-            match (step, next_resolved, next_prepared) {
-                (Step::Next(fetched), Ok(next_resolved), Ok(next_prepared)) => {
-                    if !hold {
-                        received = fetched;
-                    }
+            match (step, next_resolved) {
+                (Step::Next(fetched), Ok(next_resolved)) => {
+                    received = fetched;
                     resolved = next_resolved;
-                    prepared = next_prepared;
                 }
-                (Step::Aborted, _, _) | (_, Err(Aborted), _) | (_, _, Err(Aborted)) => break,
+                (Step::Aborted, _) | (_, Err(Aborted)) => break,
             }
             // The fetch above ran when the step began; what arrived in memory since then goes
-            // into the batch prepared next rather than one step later.
+            // into the batch resolved next rather than one step later.
             if !stop.is_cancelled() && received.len() < front.batch_max {
                 let room = front.batch_max - received.len();
                 received.extend(front.channel.take_buffered(room));
@@ -243,15 +228,14 @@ impl<C: Channel> Front<C> {
         }
     }
 
-    /// Commits `batch` (if any) while fetching what is already waiting (if `fetch`, unless
-    /// stopped), then acks the batch. Uses only the channel and the commit stage, so it can run
+    /// Commits `batch` (if any) while fetching what is already waiting (unless stopped), then
+    /// acks the batch. Uses only the channel and the commit stage, so it can run
     /// beside a prepare; the commit (Redis) and the fetch (the channel) overlap too.
     async fn commit_then_fetch(
         &mut self,
         batch: Option<(ResolvedBatch, Recording)>,
         part: &str,
         stop: &CancellationToken,
-        fetch: bool,
     ) -> Step {
         let Front {
             channel,
@@ -265,7 +249,7 @@ impl<C: Channel> Front<C> {
             }
         };
         let fetch = async {
-            if !fetch || stop.is_cancelled() {
+            if stop.is_cancelled() {
                 return Ok(Vec::new());
             }
             channel.receive_ready(*batch_max).await
@@ -302,16 +286,6 @@ impl<C: Channel> Front<C> {
         self.committer.health.down(part, &error.to_string());
         metrics::counter!("intake_channel_errors_total", "channel" => self.channel.name().to_string(), "kind" => error.kind()).increment(1);
     }
-}
-
-/// What the resolve lane of a step works on.
-enum Resolve {
-    /// The batch prepared in the step before.
-    Prepared(PreparedBatch),
-    /// A large batch, prepared first in this step.
-    Received(Vec<Inbound>),
-    /// Nothing: only the records of the batch appended are written.
-    Nothing,
 }
 
 /// The shutdown deadline abandoned a batch being prepared or resolved.

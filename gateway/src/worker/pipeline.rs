@@ -1,6 +1,7 @@
-//! The prepare stage: normalizes a received batch on the blocking pool and stores its blobs.
-//! It is apart from the commit stage (`commit.rs`) so the worker can prepare one batch (CPU)
-//! while the previous one is committed to Redis and acked (round trips).
+//! The prepare stage: normalizes a received batch and stores its blobs: a small batch right on
+//! the worker's own thread, a large one on the blocking pool, one chunk per core. It is apart
+//! from the commit stage (`commit.rs`) so the worker can prepare one batch (CPU) while the
+//! previous one is committed to Redis and acked (round trips).
 
 use std::time::{Duration, Instant};
 
@@ -28,8 +29,8 @@ pub struct PrepareStage {
 }
 
 impl PrepareStage {
-    /// Normalizes the batch on blocking threads, one chunk per core, keeping receive order.
-    /// Retries blob-store failures with backoff; None when the shutdown deadline aborted it.
+    /// Normalizes the batch (see the module docs), keeping receive order. Retries blob-store
+    /// failures with backoff; None when the shutdown deadline aborted it.
     pub async fn run(&self, batch: Vec<Inbound>) -> Option<PreparedBatch> {
         let started = Instant::now();
         // A full disk clears when an operator frees space: look again every few seconds.
@@ -37,7 +38,12 @@ impl PrepareStage {
         let mut batch = Some(batch);
         loop {
             let items = batch.take()?;
-            match prepare_parallel(items, &self.prepare).await {
+            let prepared = if is_small(&items) {
+                prepare_inline(items, &self.prepare)
+            } else {
+                prepare_parallel(items, &self.prepare).await
+            };
+            match prepared {
                 Ok(items) => {
                     self.health.up(BLOBS_PART);
                     return Some(PreparedBatch { items, started });
@@ -57,13 +63,22 @@ impl PrepareStage {
     }
 }
 
-/// Splits `items` into one chunk per core and prepares them on the blocking pool. On failure
-/// the items are handed back in order for a retry (None when they could not be).
-async fn prepare_parallel(
-    items: Vec<Inbound>,
-    ctx: &PrepareContext,
-) -> Result<Vec<Prepared>, (Option<Vec<Inbound>>, String)> {
-    let chunk_len = items.len().div_ceil(chunks_for(&items)).max(1);
+/// What preparing a batch gave: the prepared items, or the reason it failed and the items
+/// handed back in order for a retry (None when they could not be).
+type Outcome = Result<Vec<Prepared>, (Option<Vec<Inbound>>, String)>;
+
+/// Prepares a small batch on the calling thread: its work is smaller than handing it to the
+/// blocking pool and waking the worker again, and the worker has its thread to itself.
+fn prepare_inline(items: Vec<Inbound>, ctx: &PrepareContext) -> Outcome {
+    match prepare::prepare_all(&items, ctx) {
+        Ok(prepared) => Ok(prepared),
+        Err(e) => Err((Some(items), e.to_string())),
+    }
+}
+
+/// Splits `items` into one chunk per core and prepares them on the blocking pool.
+async fn prepare_parallel(items: Vec<Inbound>, ctx: &PrepareContext) -> Outcome {
+    let chunk_len = items.len().div_ceil(cores()).max(1);
     let mut chunks = Vec::new();
     let mut rest = items;
     while !rest.is_empty() {
@@ -113,15 +128,11 @@ async fn prepare_parallel(
 }
 
 /// Below this many payload bytes a batch is small (a push batch of form posts is a few
-/// kilobytes; a mailbox's batch is megabytes):
-/// - it is prepared as one chunk: its work is smaller than what a second blocking task costs
-///   to hand out and join;
-/// - it is resolved a step after it is prepared (`ChannelWorker::run`): holding one more such
-///   batch costs little memory.
+/// kilobytes; a mailbox's batch is megabytes) and is prepared inline.
 const SMALL_BATCH_BYTES: usize = 64 * 1024;
 
 /// Whether `items` carry less than [`SMALL_BATCH_BYTES`] of payload.
-pub fn is_small(items: &[Inbound]) -> bool {
+fn is_small(items: &[Inbound]) -> bool {
     let bytes: usize = items
         .iter()
         .map(|item| match &item.payload {
@@ -130,11 +141,6 @@ pub fn is_small(items: &[Inbound]) -> bool {
         })
         .sum();
     bytes < SMALL_BATCH_BYTES
-}
-
-/// How many chunks to prepare `items` in: one per core, unless the batch is small.
-fn chunks_for(items: &[Inbound]) -> usize {
-    if is_small(items) { 1 } else { cores() }
 }
 
 /// The cores this process may use, read once: `available_parallelism` reads the cgroup files
