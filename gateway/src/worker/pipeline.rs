@@ -39,7 +39,7 @@ impl PrepareStage {
         loop {
             let items = batch.take()?;
             let prepared = if is_small(&items) {
-                prepare_inline(items, &self.prepare)
+                prepare_inline(items, &self.prepare).await
             } else {
                 prepare_parallel(items, &self.prepare).await
             };
@@ -68,12 +68,25 @@ impl PrepareStage {
 type Outcome = Result<Vec<Prepared>, (Option<Vec<Inbound>>, String)>;
 
 /// Prepares a small batch on the calling thread: its work is smaller than handing it to the
-/// blocking pool and waking the worker again, and the worker has its thread to itself.
-fn prepare_inline(items: Vec<Inbound>, ctx: &PrepareContext) -> Outcome {
-    match prepare::prepare_all(&items, ctx) {
-        Ok(prepared) => Ok(prepared),
-        Err(e) => Err((Some(items), e.to_string())),
+/// blocking pool and waking the worker again, and the worker has its thread to itself. Only
+/// syncing the blobs it wrote (an fsync can take milliseconds) goes to the blocking pool, so
+/// the append beside it is not held up; a batch without blobs needs no sync.
+async fn prepare_inline(items: Vec<Inbound>, ctx: &PrepareContext) -> Outcome {
+    let (prepared, wrote_blobs) = match prepare::prepare_unsynced(&items, ctx) {
+        Ok(done) => done,
+        Err(e) => return Err((Some(items), e.to_string())),
+    };
+    if wrote_blobs {
+        let blobs = ctx.blobs.clone();
+        let synced = match tokio::task::spawn_blocking(move || blobs.sync()).await {
+            Ok(synced) => synced.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("blob sync task failed: {e}")),
+        };
+        if let Err(e) = synced {
+            return Err((Some(items), e));
+        }
     }
+    Ok(prepared)
 }
 
 /// Splits `items` into one chunk per core and prepares them on the blocking pool.

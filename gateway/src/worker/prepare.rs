@@ -74,26 +74,46 @@ pub fn prepare_all(
     items: &[Inbound],
     ctx: &PrepareContext,
 ) -> Result<Vec<Prepared>, std::io::Error> {
-    let prepared = items
-        .iter()
-        .map(|item| prepare_one(item, ctx))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (prepared, _) = prepare_unsynced(items, ctx)?;
     // The chunk's blobs are durable before any case referring to them can be appended.
     ctx.blobs.sync()?;
     Ok(prepared)
 }
 
-fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io::Error> {
+/// Prepares `items` in order without syncing the blob store; true when they wrote a blob, so
+/// the caller must sync it before any of them is appended.
+pub fn prepare_unsynced(
+    items: &[Inbound],
+    ctx: &PrepareContext,
+) -> Result<(Vec<Prepared>, bool), std::io::Error> {
+    let mut wrote_blobs = false;
+    let mut prepared = Vec::with_capacity(items.len());
+    for item in items {
+        let (one, wrote) = prepare_one(item, ctx)?;
+        wrote_blobs |= wrote;
+        prepared.push(one);
+    }
+    Ok((prepared, wrote_blobs))
+}
+
+/// The item prepared, and whether that wrote a blob.
+fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<(Prepared, bool), std::io::Error> {
     let case_id = uuid::Uuid::now_v7().to_string();
     let primary_key = item.idempotency_keys.first().cloned().unwrap_or_default();
-    let (target, event, document) = match &item.payload {
+    let (target, event, document, wrote) = match &item.payload {
         Payload::Wire(wire) => wire_document(wire, &case_id, &primary_key, &item.received_at, ctx)?,
         Payload::Rejected(rejection) => {
             let doc = rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx)?;
-            (Target::DeadLetters, DEAD_LETTER_EVENT, Document::Json(doc))
+            let wrote = rejection.raw.is_some();
+            (
+                Target::DeadLetters,
+                DEAD_LETTER_EVENT,
+                Document::Json(doc),
+                wrote,
+            )
         }
     };
-    Ok(Prepared {
+    let prepared = Prepared {
         target,
         idempotency_keys: item.idempotency_keys.clone(),
         lookup_keys: item.lookup_keys,
@@ -101,7 +121,8 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<Prepared, std::io
         case_id,
         document,
         receipt: item.receipt,
-    })
+    };
+    Ok((prepared, wrote))
 }
 
 fn wire_document(
@@ -110,7 +131,7 @@ fn wire_document(
     idempotency_key: &str,
     received_at: &str,
     ctx: &PrepareContext,
-) -> Result<(Target, &'static str, Document), std::io::Error> {
+) -> Result<(Target, &'static str, Document, bool), std::io::Error> {
     let normalize_ctx = NormalizeContext {
         channel: &ctx.channel,
         case_id,
@@ -135,6 +156,7 @@ fn wire_document(
                 Target::Cases,
                 event,
                 Document::Case(Box::new(normalized.case)),
+                !normalized.blobs.is_empty(),
             ))
         }
         Err(error) => {
@@ -169,6 +191,7 @@ fn wire_document(
                 Target::DeadLetters,
                 DEAD_LETTER_EVENT,
                 Document::Json(to_json(&letter)),
+                true,
             ))
         }
     }
