@@ -69,14 +69,14 @@ type Outcome = Result<Vec<Prepared>, (Option<Vec<Inbound>>, String)>;
 
 /// Prepares a small batch on the calling thread: its work is smaller than handing it to the
 /// blocking pool and waking the worker again, and the worker has its thread to itself. Only
-/// syncing the blobs it wrote (an fsync can take milliseconds) goes to the blocking pool, so
-/// the append beside it is not held up; a batch without blobs needs no sync.
+/// syncing the blobs it refers to (an fsync can take milliseconds) goes to the blocking pool,
+/// so the append beside it is not held up; a batch without blobs needs no sync.
 async fn prepare_inline(items: Vec<Inbound>, ctx: &PrepareContext) -> Outcome {
-    let (prepared, wrote_blobs) = match prepare::prepare_unsynced(&items, ctx) {
+    let (prepared, refers_to_blobs) = match prepare::prepare_unsynced(&items, ctx) {
         Ok(done) => done,
         Err(e) => return Err((Some(items), e.to_string())),
     };
-    if wrote_blobs {
+    if refers_to_blobs {
         let blobs = ctx.blobs.clone();
         let synced = match tokio::task::spawn_blocking(move || blobs.sync()).await {
             Ok(synced) => synced.map_err(|e| e.to_string()),

@@ -80,36 +80,37 @@ pub fn prepare_all(
     Ok(prepared)
 }
 
-/// Prepares `items` in order without syncing the blob store; true when they wrote a blob, so
-/// the caller must sync it before any of them is appended.
+/// Prepares `items` in order without syncing the blob store; true when any of them refers to
+/// a blob (written now, or found stored by a put another worker may not have synced yet), so
+/// the caller must sync the store before any of them is appended.
 pub fn prepare_unsynced(
     items: &[Inbound],
     ctx: &PrepareContext,
 ) -> Result<(Vec<Prepared>, bool), std::io::Error> {
-    let mut wrote_blobs = false;
+    let mut refers_to_blobs = false;
     let mut prepared = Vec::with_capacity(items.len());
     for item in items {
-        let (one, wrote) = prepare_one(item, ctx)?;
-        wrote_blobs |= wrote;
+        let (one, refers) = prepare_one(item, ctx)?;
+        refers_to_blobs |= refers;
         prepared.push(one);
     }
-    Ok((prepared, wrote_blobs))
+    Ok((prepared, refers_to_blobs))
 }
 
-/// The item prepared, and whether that wrote a blob.
+/// The item prepared, and whether it refers to a blob.
 fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<(Prepared, bool), std::io::Error> {
     let case_id = uuid::Uuid::now_v7().to_string();
     let primary_key = item.idempotency_keys.first().cloned().unwrap_or_default();
-    let (target, event, document, wrote) = match &item.payload {
+    let (target, event, document, refers_to_blob) = match &item.payload {
         Payload::Wire(wire) => wire_document(wire, &case_id, &primary_key, &item.received_at, ctx)?,
         Payload::Rejected(rejection) => {
-            let doc = rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx)?;
-            let wrote = rejection.raw.is_some();
+            let (doc, refers) =
+                rejected_document(rejection, &case_id, &primary_key, &item.received_at, ctx)?;
             (
                 Target::DeadLetters,
                 DEAD_LETTER_EVENT,
                 Document::Json(doc),
-                wrote,
+                refers,
             )
         }
     };
@@ -122,9 +123,11 @@ fn prepare_one(item: &Inbound, ctx: &PrepareContext) -> Result<(Prepared, bool),
         document,
         receipt: item.receipt,
     };
-    Ok((prepared, wrote))
+    Ok((prepared, refers_to_blob))
 }
 
+/// The case (or the dead letter keeping the raw bytes) of `wire`, and whether it refers to a
+/// blob.
 fn wire_document(
     wire: &Wire,
     case_id: &str,
@@ -197,13 +200,15 @@ fn wire_document(
     }
 }
 
+/// The dead letter of a message the channel could not take, and whether it refers to a blob
+/// (the raw bytes, when the channel could fetch any).
 fn rejected_document(
     rejection: &Rejection,
     case_id: &str,
     idempotency_key: &str,
     received_at: &str,
     ctx: &PrepareContext,
-) -> Result<String, std::io::Error> {
+) -> Result<(String, bool), std::io::Error> {
     tracing::warn!(channel = %ctx.channel.name, case_id, reason = %rejection.reason, error = %rejection.error, "message dead-lettered");
     // Whatever bytes the channel could fetch are kept, so nothing it saw is lost.
     let raw_ref = match &rejection.raw {
@@ -222,14 +227,16 @@ fn rejected_document(
         received_at,
         rejection.source.clone(),
     );
-    Ok(to_json(&DeadLetter {
+    let refers_to_blob = raw_ref.is_some();
+    let document = to_json(&DeadLetter {
         reason: rejection.reason.clone(),
         error: rejection.error.clone(),
         headers: rejection.headers.clone(),
         size: rejection.size,
         raw_ref,
         ..letter
-    }))
+    });
+    Ok((document, refers_to_blob))
 }
 
 /// Dead letters by channel and reason (both operator-defined or fixed words, never customer
